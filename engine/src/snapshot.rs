@@ -1,0 +1,496 @@
+//! Atria and Autotask snapshot types (`atria.json`, `autotask.json`), loading and validation.
+//!
+//! A snapshot is the engine's offline input and the mocks' starting state. Loading validates
+//! everything before any work and reports every problem with its JSON path.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::problems::{Problem, Problems};
+
+pub const ATRIA_FORMAT: &str = "billsync.atria/v1";
+pub const AUTOTASK_FORMAT: &str = "billsync.autotask/v1";
+
+/// Autotask's `contractType` picklist value for a Recurring Service contract.
+pub const CONTRACT_TYPE_RECURRING_SERVICE: i32 = 7;
+/// Autotask's contract `status` value for an active contract.
+pub const CONTRACT_STATUS_ACTIVE: i32 = 1;
+
+// ---------------------------------------------------------------------------------------------
+// Atria
+
+/// One billing period of Atria with its summary rows (`billsync.atria/v1`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "billsync Atria billing snapshot")]
+pub struct AtriaSnapshot {
+    /// Always `billsync.atria/v1`.
+    pub format: String,
+    pub period: BillingPeriod,
+    pub customers: Vec<AtriaCustomer>,
+    pub billing: Vec<BillingRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BillingPeriod {
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub status: PeriodStatus,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PeriodStatus {
+    Open,
+    Closed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AtriaCustomer {
+    /// Atria's unique, immutable customer code (ShortName), e.g. `ASP`.
+    pub short_name: String,
+    pub name: String,
+    /// The Autotask company id (or company number), as typed into Atria; null when missing.
+    pub billing_identifier: Option<String>,
+    pub status: CustomerStatus,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CustomerStatus {
+    Active,
+    Deprovisioned,
+}
+
+/// One row of Atria's billing summary export.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BillingRow {
+    pub customer_code: String,
+    pub product_sku: Option<String>,
+    pub summary_grouping: String,
+    pub billable: bool,
+    pub last_month_count: u32,
+    pub this_month_count: u32,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Autotask
+
+/// The Autotask entities billsync reads, as the REST API returns them (`billsync.autotask/v1`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "billsync Autotask contract snapshot")]
+pub struct AutotaskSnapshot {
+    /// Always `billsync.autotask/v1`.
+    pub format: String,
+    pub companies: Vec<Company>,
+    pub contracts: Vec<Contract>,
+    pub services: Vec<Service>,
+    pub contract_services: Vec<ContractService>,
+    pub contract_service_units: Vec<ContractServiceUnit>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Company {
+    pub id: i64,
+    pub company_name: String,
+    #[serde(default)]
+    pub company_number: Option<String>,
+    #[serde(default)]
+    pub company_type: Option<i32>,
+    pub is_active: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Contract {
+    pub id: i64,
+    #[serde(rename = "companyID")]
+    pub company_id: i64,
+    #[serde(rename = "contractName")]
+    pub contract_name: String,
+    #[serde(rename = "contractNumber", default)]
+    pub contract_number: Option<String>,
+    /// 7 = Recurring Service.
+    #[serde(rename = "contractType")]
+    pub contract_type: i32,
+    /// 1 = active.
+    pub status: i32,
+    #[serde(rename = "startDate")]
+    pub start_date: DateTime<Utc>,
+    #[serde(rename = "endDate")]
+    pub end_date: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Service {
+    pub id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub invoice_description: Option<String>,
+    #[serde(default)]
+    pub unit_price: Option<f64>,
+    #[serde(default)]
+    pub unit_cost: Option<f64>,
+    pub is_active: bool,
+}
+
+/// A line of a contract: one service on one contract. It has no units field of its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractService {
+    pub id: i64,
+    #[serde(rename = "contractID")]
+    pub contract_id: i64,
+    #[serde(rename = "serviceID")]
+    pub service_id: i64,
+    #[serde(rename = "unitPrice", default)]
+    pub unit_price: Option<f64>,
+    #[serde(rename = "unitCost", default)]
+    pub unit_cost: Option<f64>,
+    #[serde(rename = "invoiceDescription", default)]
+    pub invoice_description: Option<String>,
+    #[serde(rename = "internalDescription", default)]
+    pub internal_description: Option<String>,
+}
+
+/// The units of one contract line over a date range; adjustments split these rows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractServiceUnit {
+    pub id: i64,
+    #[serde(rename = "contractID")]
+    pub contract_id: i64,
+    #[serde(rename = "contractServiceID")]
+    pub contract_service_id: i64,
+    #[serde(rename = "serviceID")]
+    pub service_id: i64,
+    #[serde(rename = "startDate")]
+    pub start_date: DateTime<Utc>,
+    /// Inclusive: the row covers `startDate <= t <= endDate`.
+    #[serde(rename = "endDate")]
+    pub end_date: DateTime<Utc>,
+    pub units: u32,
+    #[serde(default)]
+    pub price: Option<f64>,
+    #[serde(default)]
+    pub cost: Option<f64>,
+    #[serde(rename = "approveAndPostDate", default)]
+    pub approve_and_post_date: Option<DateTime<Utc>>,
+}
+
+impl ContractServiceUnit {
+    pub fn covers(&self, at: DateTime<Utc>) -> bool {
+        self.start_date <= at && at <= self.end_date
+    }
+}
+
+impl AutotaskSnapshot {
+    /// Current units of a contract line at `at`: the covering row that starts last, or 0.
+    pub fn units_at(&self, contract_service_id: i64, at: DateTime<Utc>) -> u32 {
+        self.contract_service_units
+            .iter()
+            .filter(|row| row.contract_service_id == contract_service_id && row.covers(at))
+            .max_by_key(|row| (row.start_date, row.id))
+            .map_or(0, |row| row.units)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading and validation
+
+/// Which of the two snapshot kinds a file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotKind {
+    Atria,
+    Autotask,
+}
+
+impl SnapshotKind {
+    pub fn format(self) -> &'static str {
+        match self {
+            SnapshotKind::Atria => ATRIA_FORMAT,
+            SnapshotKind::Autotask => AUTOTASK_FORMAT,
+        }
+    }
+
+    pub fn schema(self) -> serde_json::Value {
+        let schema = match self {
+            SnapshotKind::Atria => schemars::schema_for!(AtriaSnapshot),
+            SnapshotKind::Autotask => schemars::schema_for!(AutotaskSnapshot),
+        };
+        serde_json::to_value(schema).expect("a generated schema is valid JSON")
+    }
+}
+
+/// Reads and validates `atria.json`.
+pub fn load_atria(path: &Path) -> Result<AtriaSnapshot, Problems> {
+    let bytes = read_file(path)?;
+    parse_atria(&bytes).map_err(|problems| problems.in_file(path))
+}
+
+/// Reads and validates `autotask.json`.
+pub fn load_autotask(path: &Path) -> Result<AutotaskSnapshot, Problems> {
+    let bytes = read_file(path)?;
+    parse_autotask(&bytes).map_err(|problems| problems.in_file(path))
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, Problems> {
+    std::fs::read(path).map_err(|err| Problems::one(Problem::file(path, format!("cannot read: {err}"))))
+}
+
+pub fn parse_atria(bytes: &[u8]) -> Result<AtriaSnapshot, Problems> {
+    let snapshot: AtriaSnapshot = parse_typed(bytes, SnapshotKind::Atria)?;
+    let problems = check_atria(&snapshot);
+    problems.into_result(snapshot)
+}
+
+pub fn parse_autotask(bytes: &[u8]) -> Result<AutotaskSnapshot, Problems> {
+    let snapshot: AutotaskSnapshot = parse_typed(bytes, SnapshotKind::Autotask)?;
+    let problems = check_autotask(&snapshot);
+    problems.into_result(snapshot)
+}
+
+/// Fast path: typed deserialization straight from the bytes. Only when that fails is the slow
+/// path taken (a `Value` checked against the JSON Schema) to name every problem with its path.
+fn parse_typed<T: DeserializeOwned>(bytes: &[u8], kind: SnapshotKind) -> Result<T, Problems> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Problems::one(Problem::at("$", "the file is empty; expected a JSON snapshot")));
+    }
+    match serde_json::from_slice::<T>(bytes) {
+        Ok(value) => {
+            // The typed parse accepts any `format` string; the check is ours.
+            let format = serde_json::from_slice::<FormatOnly>(bytes).map(|f| f.format).ok();
+            if format.as_deref() != Some(kind.format()) {
+                return Err(Problems::one(wrong_format(format.as_deref(), kind)));
+            }
+            Ok(value)
+        }
+        Err(typed_error) => Err(diagnose(bytes, kind, &typed_error)),
+    }
+}
+
+#[derive(Deserialize)]
+struct FormatOnly {
+    format: String,
+}
+
+fn wrong_format(found: Option<&str>, kind: SnapshotKind) -> Problem {
+    let found = found.map_or("nothing".to_owned(), |f| format!("`{f}`"));
+    Problem::at("$.format", format!("expected `{}`, found {found}", kind.format()))
+}
+
+fn diagnose(bytes: &[u8], kind: SnapshotKind, typed_error: &serde_json::Error) -> Problems {
+    let value: serde_json::Value = match serde_json::from_slice(bytes) {
+        Ok(value) => value,
+        Err(syntax) => {
+            return Problems::one(Problem::at(
+                format!("line {} column {}", syntax.line(), syntax.column()),
+                format!("invalid JSON: {}", strip_position(&syntax.to_string())),
+            ));
+        }
+    };
+    let format = value.get("format").and_then(|f| f.as_str());
+    if format != Some(kind.format()) {
+        return Problems::one(wrong_format(format, kind));
+    }
+    let mut problems = crate::problems::schema_problems(&kind.schema(), &value);
+    if problems.is_empty() {
+        // The schema accepted what serde refused: report serde's own words.
+        problems.push(Problem::at(
+            format!("line {} column {}", typed_error.line(), typed_error.column()),
+            strip_position(&typed_error.to_string()),
+        ));
+    }
+    problems
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Checks what the schema cannot: uniqueness, references, ranges and dates.
+pub fn check_atria(snapshot: &AtriaSnapshot) -> Problems {
+    let mut problems = Problems::default();
+    if snapshot.format != ATRIA_FORMAT {
+        problems.push(wrong_format(Some(&snapshot.format), SnapshotKind::Atria));
+    }
+    if snapshot.period.end_date < snapshot.period.start_date {
+        problems.push(Problem::at("$.period.endDate", "the period ends before it starts"));
+    }
+    let mut codes = BTreeSet::new();
+    for (index, customer) in snapshot.customers.iter().enumerate() {
+        if customer.short_name.trim().is_empty() {
+            problems.push(Problem::at(format!("$.customers[{index}].shortName"), "is empty"));
+        }
+        if !codes.insert(customer.short_name.as_str()) {
+            problems.push(Problem::at(
+                format!("$.customers[{index}].shortName"),
+                format!("duplicate customer code `{}`", customer.short_name),
+            ));
+        }
+    }
+    for (index, row) in snapshot.billing.iter().enumerate() {
+        if !codes.contains(row.customer_code.as_str()) {
+            problems.push(Problem::at(
+                format!("$.billing[{index}].customerCode"),
+                format!("customer `{}` is not in `customers`", row.customer_code),
+            ));
+        }
+        for (field, count) in [("lastMonthCount", row.last_month_count), ("thisMonthCount", row.this_month_count)] {
+            if count > i32::MAX as u32 {
+                problems.push(Problem::at(
+                    format!("$.billing[{index}].{field}"),
+                    format!("{count} is larger than Autotask's int32 units allow"),
+                ));
+            }
+        }
+    }
+    problems
+}
+
+pub fn check_autotask(snapshot: &AutotaskSnapshot) -> Problems {
+    let mut problems = Problems::default();
+    if snapshot.format != AUTOTASK_FORMAT {
+        problems.push(wrong_format(Some(&snapshot.format), SnapshotKind::Autotask));
+    }
+    let companies = unique_ids(&mut problems, "companies", snapshot.companies.iter().map(|c| c.id));
+    let contracts = unique_ids(&mut problems, "contracts", snapshot.contracts.iter().map(|c| c.id));
+    let services = unique_ids(&mut problems, "services", snapshot.services.iter().map(|s| s.id));
+    let lines = unique_ids(&mut problems, "contractServices", snapshot.contract_services.iter().map(|l| l.id));
+    unique_ids(&mut problems, "contractServiceUnits", snapshot.contract_service_units.iter().map(|u| u.id));
+
+    let mut dangling = |path: String, what: &str, id: i64, known: &BTreeMap<i64, usize>| {
+        if !known.contains_key(&id) {
+            problems.push(Problem::at(path, format!("{what} {id} does not exist")));
+        }
+    };
+    for (index, contract) in snapshot.contracts.iter().enumerate() {
+        dangling(format!("$.contracts[{index}].companyID"), "company", contract.company_id, &companies);
+    }
+    for (index, line) in snapshot.contract_services.iter().enumerate() {
+        dangling(format!("$.contractServices[{index}].contractID"), "contract", line.contract_id, &contracts);
+        dangling(format!("$.contractServices[{index}].serviceID"), "service", line.service_id, &services);
+    }
+    for (index, row) in snapshot.contract_service_units.iter().enumerate() {
+        let path = |field: &str| format!("$.contractServiceUnits[{index}].{field}");
+        dangling(path("contractID"), "contract", row.contract_id, &contracts);
+        dangling(path("contractServiceID"), "contract service", row.contract_service_id, &lines);
+        dangling(path("serviceID"), "service", row.service_id, &services);
+    }
+    for (index, row) in snapshot.contract_service_units.iter().enumerate() {
+        let path = |field: &str| format!("$.contractServiceUnits[{index}].{field}");
+        if let Some(&line_index) = lines.get(&row.contract_service_id) {
+            let line = &snapshot.contract_services[line_index];
+            if line.contract_id != row.contract_id || line.service_id != row.service_id {
+                problems.push(Problem::at(
+                    path("contractServiceID"),
+                    format!(
+                        "contract service {} belongs to contract {} and service {}, not {} and {}",
+                        line.id, line.contract_id, line.service_id, row.contract_id, row.service_id
+                    ),
+                ));
+            }
+        }
+        if row.end_date < row.start_date {
+            problems.push(Problem::at(path("endDate"), "ends before it starts"));
+        }
+        if row.units > i32::MAX as u32 {
+            problems.push(Problem::at(path("units"), "is larger than int32"));
+        }
+    }
+    for (index, contract) in snapshot.contracts.iter().enumerate() {
+        if contract.end_date < contract.start_date {
+            problems.push(Problem::at(format!("$.contracts[{index}].endDate"), "ends before it starts"));
+        }
+    }
+    problems
+}
+
+/// Maps each id to its index, reporting duplicates.
+fn unique_ids(problems: &mut Problems, array: &str, ids: impl Iterator<Item = i64>) -> BTreeMap<i64, usize> {
+    let mut seen = BTreeMap::new();
+    for (index, id) in ids.enumerate() {
+        if let Some(first) = seen.insert(id, index) {
+            seen.insert(id, first);
+            problems.push(Problem::at(
+                format!("$.{array}[{index}].id"),
+                format!("duplicate id {id} (first at $.{array}[{first}])"),
+            ));
+        }
+    }
+    seen
+}
+
+// ---------------------------------------------------------------------------------------------
+// Canonical form and digests
+
+/// The snapshot with every array in a fixed order, so that digests and plans do not depend on
+/// the order in which an API or a person listed things.
+pub fn canonical_atria(snapshot: &AtriaSnapshot) -> AtriaSnapshot {
+    let mut canonical = snapshot.clone();
+    canonical.customers.sort_by(|a, b| a.short_name.cmp(&b.short_name));
+    canonical.billing.sort_by(|a, b| {
+        (&a.customer_code, &a.product_sku, &a.summary_grouping, a.billable, a.this_month_count, a.last_month_count).cmp(&(
+            &b.customer_code,
+            &b.product_sku,
+            &b.summary_grouping,
+            b.billable,
+            b.this_month_count,
+            b.last_month_count,
+        ))
+    });
+    canonical
+}
+
+pub fn canonical_autotask(snapshot: &AutotaskSnapshot) -> AutotaskSnapshot {
+    let mut canonical = snapshot.clone();
+    canonical.companies.sort_by_key(|c| c.id);
+    canonical.contracts.sort_by_key(|c| c.id);
+    canonical.services.sort_by_key(|s| s.id);
+    canonical.contract_services.sort_by_key(|l| l.id);
+    canonical.contract_service_units.sort_by_key(|u| u.id);
+    canonical
+}
+
+pub fn atria_sha256(snapshot: &AtriaSnapshot) -> String {
+    sha256_json(&canonical_atria(snapshot))
+}
+
+pub fn autotask_sha256(snapshot: &AutotaskSnapshot) -> String {
+    sha256_json(&canonical_autotask(snapshot))
+}
+
+pub(crate) fn sha256_json<T: Serialize>(value: &T) -> String {
+    let mut hasher = Sha256::new();
+    serde_json::to_writer(HashWriter(&mut hasher), value).expect("snapshot types always serialize");
+    hex::encode(hasher.finalize())
+}
+
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
