@@ -1,0 +1,1 @@
+//! mock-atria: placeholder until its issue lands.

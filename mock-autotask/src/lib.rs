@@ -1,0 +1,1 @@
+//! mock-autotask: placeholder until its issue lands.
