@@ -1,7 +1,13 @@
 //! billsync: keeps Autotask recurring-service contract quantities equal to Atria billing.
 //!
 //! The pure core (`spec`, `snapshot`, `codes`, `compile`, `plan`, `render`) turns a job spec and
-//! two snapshots into a plan without any I/O beyond reading the input files.
+//! two snapshots into a plan; `cli` is the command line over it.
 
+pub mod cli;
+pub mod codes;
+pub mod compile;
+pub mod plan;
 pub mod problems;
+pub mod render;
 pub mod snapshot;
+pub mod spec;

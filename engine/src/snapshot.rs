@@ -353,7 +353,9 @@ pub fn check_atria(snapshot: &AtriaSnapshot) -> Problems {
                 format!("customer `{}` is not in `customers`", row.customer_code),
             ));
         }
-        for (field, count) in [("lastMonthCount", row.last_month_count), ("thisMonthCount", row.this_month_count)] {
+        for (field, count) in
+            [("lastMonthCount", row.last_month_count), ("thisMonthCount", row.this_month_count)]
+        {
             if count > i32::MAX as u32 {
                 problems.push(Problem::at(
                     format!("$.billing[{index}].{field}"),
@@ -373,7 +375,8 @@ pub fn check_autotask(snapshot: &AutotaskSnapshot) -> Problems {
     let companies = unique_ids(&mut problems, "companies", snapshot.companies.iter().map(|c| c.id));
     let contracts = unique_ids(&mut problems, "contracts", snapshot.contracts.iter().map(|c| c.id));
     let services = unique_ids(&mut problems, "services", snapshot.services.iter().map(|s| s.id));
-    let lines = unique_ids(&mut problems, "contractServices", snapshot.contract_services.iter().map(|l| l.id));
+    let lines =
+        unique_ids(&mut problems, "contractServices", snapshot.contract_services.iter().map(|l| l.id));
     unique_ids(&mut problems, "contractServiceUnits", snapshot.contract_service_units.iter().map(|u| u.id));
 
     let mut dangling = |path: String, what: &str, id: i64, known: &BTreeMap<i64, usize>| {
@@ -447,14 +450,22 @@ pub fn canonical_atria(snapshot: &AtriaSnapshot) -> AtriaSnapshot {
     let mut canonical = snapshot.clone();
     canonical.customers.sort_by(|a, b| a.short_name.cmp(&b.short_name));
     canonical.billing.sort_by(|a, b| {
-        (&a.customer_code, &a.product_sku, &a.summary_grouping, a.billable, a.this_month_count, a.last_month_count).cmp(&(
-            &b.customer_code,
-            &b.product_sku,
-            &b.summary_grouping,
-            b.billable,
-            b.this_month_count,
-            b.last_month_count,
-        ))
+        (
+            &a.customer_code,
+            &a.product_sku,
+            &a.summary_grouping,
+            a.billable,
+            a.this_month_count,
+            a.last_month_count,
+        )
+            .cmp(&(
+                &b.customer_code,
+                &b.product_sku,
+                &b.summary_grouping,
+                b.billable,
+                b.this_month_count,
+                b.last_month_count,
+            ))
     });
     canonical
 }

@@ -1,0 +1,224 @@
+//! The command line: argument parsing and the commands, over the library's pure core.
+//! `main` only maps the outcome to an exit code.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+
+use crate::compile::{CompileInput, compile};
+use crate::plan::Plan;
+use crate::render::{TextOptions, text};
+use crate::{codes::LogLevel, snapshot, spec};
+
+#[derive(Debug, Parser)]
+#[command(name = "billsync", version, about = "Keep Autotask contract quantities equal to Atria billing")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compile a plan from a job spec and two snapshots (no network)
+    Plan(PlanArgs),
+    /// Render a saved plan
+    Show(ShowArgs),
+    /// Job spec tools: validate, schema, import
+    #[command(subcommand)]
+    Spec(SpecCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The job spec (YAML)
+    #[arg(long)]
+    pub spec: PathBuf,
+    /// The Atria billing snapshot (`billsync.atria/v1`)
+    #[arg(long)]
+    pub atria: PathBuf,
+    /// The Autotask contract snapshot (`billsync.autotask/v1`)
+    #[arg(long)]
+    pub autotask: PathBuf,
+    /// The plan's time (RFC 3339, e.g. 2026-11-24T22:00:00Z); default: now
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Also write the plan JSON to this file
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the plan JSON instead of the text rendering
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 2 when the plan has changes (0 when none, 1 on error)
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan JSON file written by `billsync plan --out`
+    pub plan: PathBuf,
+    /// Show log entries down to this level instead of the plan's logLevel
+    #[arg(long)]
+    pub log_level: Option<LogLevel>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SpecCommand {
+    /// Validate job spec files; every problem is reported with its line and column
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the job spec's JSON Schema
+    Schema,
+    /// Convert the Atria job's JSON parameters (and secrets) into spec YAML on stdout
+    Import {
+        /// The job's "Configuration" JSON
+        #[arg(long)]
+        params: PathBuf,
+        /// The job's "Secrets" JSON: checked, never copied
+        #[arg(long)]
+        secrets: Option<PathBuf>,
+    },
+}
+
+impl clap::ValueEnum for LogLevel {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[LogLevel::Error, LogLevel::Warning, LogLevel::Info, LogLevel::Verbose]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+/// Runs a parsed command line; the exit code for success and "changes" comes back here,
+/// errors come back as `Err` (exit 1).
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Plan(args) => plan(args),
+        Command::Show(args) => {
+            let plan = Plan::load(&args.plan)?;
+            print(&text(&plan, TextOptions { log_level: args.log_level }))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Spec(SpecCommand::Validate { files }) => validate(&files),
+        Command::Spec(SpecCommand::Schema) => {
+            print(&schema_text(&spec::JobSpec::schema()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Spec(SpecCommand::Import { params, secrets }) => {
+            let params_text = read_text(&params)?;
+            let secrets_text = secrets.as_deref().map(read_text).transpose()?;
+            let yaml = spec::import_legacy(&params_text, secrets_text.as_deref()).map_err(|error| {
+                let spec::ImportError::Invalid(problems) = error;
+                let file = if problems
+                    .iter()
+                    .any(|p| p.place.starts_with("$.UserName") || p.place.starts_with("$.Secret"))
+                {
+                    secrets.clone().unwrap_or(params.clone())
+                } else {
+                    params.clone()
+                };
+                anyhow::anyhow!("{}", problems.in_file(&file))
+            })?;
+            print(&yaml)?;
+            if secrets.is_some() {
+                eprintln!(
+                    "billsync: the secrets were checked but not copied; set AUTOTASK_USERNAME, AUTOTASK_SECRET and AUTOTASK_INTEGRATION_CODE in the environment"
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Pretty JSON with a final newline, as committed in `specs/`.
+pub fn schema_text(schema: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(schema).expect("schemas serialize");
+    text.push('\n');
+    text
+}
+
+fn read_text(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))
+}
+
+fn print(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        // A closed pipe (`billsync show plan.json | head`) is not an error.
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    }
+}
+
+fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut failed = 0;
+    for file in files {
+        match spec::load(file) {
+            Ok(_) => println!("{}: ok", file.display()),
+            Err(problems) => {
+                failed += 1;
+                eprintln!("{problems}");
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} spec files are invalid", files.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_as_of(text: Option<&str>) -> anyhow::Result<DateTime<Utc>> {
+    match text {
+        None => Ok(Utc::now()),
+        Some(text) => {
+            DateTime::parse_from_rfc3339(text.trim()).map(|time| time.with_timezone(&Utc)).with_context(
+                || format!("--as-of `{text}`: expected an RFC 3339 time such as 2026-11-24T22:00:00Z"),
+            )
+        }
+    }
+}
+
+fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let as_of = parse_as_of(args.as_of.as_deref())?;
+    // Read and check every input before reporting, so one run names every broken file.
+    let spec = spec::load(&args.spec);
+    let atria = snapshot::load_atria(&args.atria);
+    let autotask = snapshot::load_autotask(&args.autotask);
+    let (spec, atria, autotask) = match (spec, atria, autotask) {
+        (Ok(spec), Ok(atria), Ok(autotask)) => (spec, atria, autotask),
+        (spec, atria, autotask) => {
+            let mut problems = crate::problems::Problems::default();
+            for result in [spec.err(), atria.err(), autotask.err()] {
+                problems.extend(result.unwrap_or_default());
+            }
+            return Err(anyhow::anyhow!("{problems}"));
+        }
+    };
+    let plan = compile(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of })
+        .with_context(|| format!("{}: billingPeriod", args.spec.display()))?;
+    let json = plan.to_json();
+    if let Some(out) = &args.out {
+        write_atomically(out, json.as_bytes())?;
+    }
+    if args.json {
+        print(&json)?;
+    } else {
+        print(&text(&plan, TextOptions::default()))?;
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// Writes through a temporary file and a rename, so a reader never sees half a plan.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let file_name = path.file_name().with_context(|| format!("{}: not a file path", path.display()))?;
+    let temporary = path.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
+    std::fs::write(&temporary, bytes).with_context(|| format!("{}: cannot write", temporary.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| format!("{}: cannot write", path.display()))
+}

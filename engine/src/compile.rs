@@ -1,0 +1,692 @@
+//! Compile: spec + Atria snapshot + Autotask snapshot + as-of time → plan. Pure and
+//! deterministic: no I/O, no clock, and every output order comes from sorting.
+//!
+//! DESIGN.md's "Compile semantics" is the reference; the step numbers below follow it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::codes::{Code, JobStatus};
+use crate::plan::{Action, ActionKind, Inputs, JobInfo, LogEntry, PLAN_FORMAT, Plan, Settings, Summary};
+use crate::snapshot::{
+    AtriaCustomer, AtriaSnapshot, AutotaskSnapshot, BillingRow, CONTRACT_STATUS_ACTIVE,
+    CONTRACT_TYPE_RECURRING_SERVICE, Company, Contract, ContractService, ContractServiceUnit, CustomerStatus,
+    Service, atria_sha256, autotask_sha256,
+};
+use crate::spec::{CustomerMatch, JobSpec, PeriodSelector, SkuField};
+
+/// Everything compile reads.
+#[derive(Clone, Copy, Debug)]
+pub struct CompileInput<'a> {
+    pub spec: &'a JobSpec,
+    pub atria: &'a AtriaSnapshot,
+    pub autotask: &'a AutotaskSnapshot,
+    pub as_of: DateTime<Utc>,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    #[error(
+        "AT19 the spec's billingPeriod `{selector}` is not in the Atria snapshot's period {start} – {end}; fetch that period"
+    )]
+    PeriodMismatch { selector: String, start: String, end: String },
+}
+
+/// Where each billing row of the Atria snapshot ended up: the index of the plan action that
+/// accounts for it, or `None` when the row is out of scope (not billable, filtered out).
+pub type Provenance = Vec<Option<usize>>;
+
+pub fn compile(input: CompileInput<'_>) -> Result<Plan, CompileError> {
+    compile_with_provenance(input).map(|(plan, _)| plan)
+}
+
+pub fn compile_with_provenance(input: CompileInput<'_>) -> Result<(Plan, Provenance), CompileError> {
+    let CompileInput { spec, atria, autotask, as_of } = input;
+    let period = &atria.period;
+    if let PeriodSelector::Containing(date) = spec.billing_period
+        && (date < period.start_date || date > period.end_date)
+    {
+        return Err(CompileError::PeriodMismatch {
+            selector: date.to_string(),
+            start: period.start_date.to_string(),
+            end: period.end_date.to_string(),
+        });
+    }
+    let period_start = period.start_date.and_time(NaiveTime::MIN).and_utc();
+    let effective_date = if spec.pro_rated_transactions { as_of } else { period_start };
+
+    let index = Index::new(autotask);
+    let mut compiler = Compiler {
+        spec,
+        atria,
+        index: &index,
+        effective_date,
+        resolved: HashMap::new(),
+        actions: Vec::new(),
+    };
+    let period_end = period.end_date.to_string();
+
+    // 1. Start of the run.
+    let mut head_log = vec![
+        entry(Code::AT22, None, Code::AT22.message(&[("job", &spec.label)])),
+        entry(Code::AT01, None, Code::AT01.message(&[("periodEndDate", &period_end)])),
+    ];
+
+    // 2. Scope: the customer filter, overrides that skip, billable rows.
+    let customers_by_code: BTreeMap<&str, &AtriaCustomer> =
+        atria.customers.iter().map(|customer| (customer.short_name.as_str(), customer)).collect();
+    let filter: BTreeSet<&str> = spec.customers.iter().map(|code| code.trim()).collect();
+    for code in &filter {
+        if !customers_by_code.contains_key(code) {
+            head_log.push(entry(Code::AT28, Some(code), Code::AT28.message(&[("customerCode", code)])));
+        }
+    }
+    let in_scope = |code: &str| {
+        (filter.is_empty() || filter.contains(code)) && !spec.overrides.get(code).is_some_and(|o| o.skip)
+    };
+    let mut rows_by_customer: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (row_index, row) in atria.billing.iter().enumerate() {
+        if row.billable && in_scope(&row.customer_code) {
+            rows_by_customer.entry(row.customer_code.as_str()).or_default().push(row_index);
+        }
+    }
+
+    let mut body_log = Vec::new();
+    if rows_by_customer.is_empty() {
+        // Never zero anything on missing data.
+        head_log.push(entry(Code::AT15, None, Code::AT15.message(&[("periodEndDate", &period_end)])));
+    } else {
+        // Services some Atria row maps to: the lines `zeroUnbilledLines` may zero.
+        let managed: BTreeSet<i64> = atria
+            .billing
+            .iter()
+            .filter_map(|row| match compiler.resolve(row) {
+                Resolution::Service(service_id) => Some(service_id),
+                _ => None,
+            })
+            .collect();
+
+        // 3–5. Active customers with billable rows, by code.
+        for (code, rows) in &rows_by_customer {
+            let customer = customers_by_code[code];
+            if customer.status == CustomerStatus::Active {
+                let start = compiler.actions.len();
+                compiler.customer(customer, rows, &managed);
+                body_log.extend(log_of(&mut compiler.actions[start..]));
+            }
+        }
+        // 6. Deprovisioned customers in scope, between AT20 and AT21.
+        body_log.push(entry(Code::AT20, None, Code::AT20.message(&[])));
+        for customer in customers_by_code.values() {
+            if customer.status == CustomerStatus::Deprovisioned && in_scope(&customer.short_name) {
+                let rows = rows_by_customer.get(customer.short_name.as_str()).map_or(&[][..], Vec::as_slice);
+                if rows.is_empty() && !spec.zero_unbilled_lines {
+                    continue;
+                }
+                let start = compiler.actions.len();
+                compiler.customer(customer, rows, &managed);
+                body_log.extend(log_of(&mut compiler.actions[start..]));
+            }
+        }
+        body_log.push(entry(Code::AT21, None, Code::AT21.message(&[])));
+    }
+
+    // 8. The status, from everything logged.
+    let mut log = head_log;
+    log.extend(body_log);
+    let status = JobStatus::of(log.iter().map(|entry| entry.level));
+    log.push(entry(Code::AT24, None, Code::AT24.message(&[("status", status.as_str())])));
+
+    let (actions, rows_of_actions): (Vec<Action>, Vec<Vec<usize>>) =
+        compiler.actions.into_iter().map(|planned| (planned.action, planned.rows)).unzip();
+    let mut provenance = vec![None; atria.billing.len()];
+    for (action_index, rows) in rows_of_actions.iter().enumerate() {
+        for &row in rows {
+            provenance[row] = Some(action_index);
+        }
+    }
+
+    let spec_sha256 = spec.sha256();
+    let inputs = Inputs { atria_sha256: atria_sha256(atria), autotask_sha256: autotask_sha256(autotask) };
+    let plan_id = {
+        let mut hasher = Sha256::new();
+        for part in [&spec_sha256, &inputs.atria_sha256, &inputs.autotask_sha256, &as_of.to_rfc3339()] {
+            hasher.update(part.as_bytes());
+            hasher.update(b"\n");
+        }
+        hex::encode(hasher.finalize())
+    };
+    let canonical = spec.canonical();
+    let plan = Plan {
+        format: PLAN_FORMAT.to_owned(),
+        plan_id,
+        as_of,
+        job: JobInfo { label: spec.label.clone(), spec_sha256 },
+        period: period.clone(),
+        inputs,
+        settings: Settings {
+            billing_period: spec.billing_period.to_string(),
+            customers: canonical.customers,
+            pro_rated_transactions: spec.pro_rated_transactions,
+            allow_create_items: spec.allow_create_items,
+            sku_type: spec.sku_type,
+            customer_match: spec.customer_match,
+            sku_map: spec.sku_map.clone(),
+            overrides: spec.overrides.clone(),
+            zero_unbilled_lines: spec.zero_unbilled_lines,
+            guards: spec.guards,
+            log_level: spec.log_level,
+            effective_date,
+        },
+        summary: Summary::of(&actions),
+        actions,
+        log,
+    };
+    Ok((plan, provenance))
+}
+
+fn entry(code: Code, customer_code: Option<&str>, message: String) -> LogEntry {
+    LogEntry { code, level: code.level(), customer_code: customer_code.map(str::to_owned), message }
+}
+
+/// Sorts one customer's actions into plan order and returns their log entries.
+fn log_of(actions: &mut [Planned]) -> Vec<LogEntry> {
+    actions.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    actions
+        .iter()
+        .map(|planned| {
+            let action = &planned.action;
+            entry(action.code, Some(&action.customer_code), action.message.clone())
+        })
+        .collect()
+}
+
+/// An action with the billing rows it accounts for.
+struct Planned {
+    action: Action,
+    rows: Vec<usize>,
+}
+
+type SortKey<'a> =
+    (bool, Option<i64>, &'a Option<String>, &'a Option<String>, Code, Option<u32>, Option<u32>, &'a str);
+
+impl Planned {
+    /// Service id (none last), then SKU; the rest only breaks ties between look-alike rows.
+    fn sort_key(&self) -> SortKey<'_> {
+        let a = &self.action;
+        (a.service_id.is_none(), a.service_id, &a.sku, &a.description, a.code, a.to, a.from, &a.message)
+    }
+}
+
+/// What one Atria SKU names in Autotask.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Resolution {
+    NoSku,
+    NoService,
+    Service(i64),
+    /// Several services match: their ids, sorted.
+    Ambiguous(Vec<i64>),
+}
+
+/// Lookups over the Autotask snapshot, built once. HashMaps are only ever looked up, never
+/// iterated into output.
+struct Index<'a> {
+    companies_by_id: HashMap<i64, &'a Company>,
+    companies_by_number: HashMap<String, Vec<&'a Company>>,
+    contracts_by_id: HashMap<i64, &'a Contract>,
+    contracts_by_company: HashMap<i64, Vec<&'a Contract>>,
+    services_by_id: HashMap<i64, &'a Service>,
+    services_by_text: HashMap<(SkuField, String), Vec<i64>>,
+    lines_by_contract: HashMap<i64, Vec<&'a ContractService>>,
+    units_by_line: HashMap<i64, Vec<&'a ContractServiceUnit>>,
+}
+
+fn fold(text: &str) -> String {
+    text.trim().to_lowercase()
+}
+
+impl<'a> Index<'a> {
+    fn new(autotask: &'a AutotaskSnapshot) -> Index<'a> {
+        let mut index = Index {
+            companies_by_id: HashMap::new(),
+            companies_by_number: HashMap::new(),
+            contracts_by_id: HashMap::new(),
+            contracts_by_company: HashMap::new(),
+            services_by_id: HashMap::new(),
+            services_by_text: HashMap::new(),
+            lines_by_contract: HashMap::new(),
+            units_by_line: HashMap::new(),
+        };
+        for company in &autotask.companies {
+            index.companies_by_id.insert(company.id, company);
+            if let Some(number) = &company.company_number {
+                index.companies_by_number.entry(fold(number)).or_default().push(company);
+            }
+        }
+        for contract in &autotask.contracts {
+            index.contracts_by_id.insert(contract.id, contract);
+            index.contracts_by_company.entry(contract.company_id).or_default().push(contract);
+        }
+        for service in &autotask.services {
+            index.services_by_id.insert(service.id, service);
+            let texts = [
+                (SkuField::Name, Some(&service.name)),
+                (SkuField::InvoiceDescription, service.invoice_description.as_ref()),
+                (SkuField::Description, service.description.as_ref()),
+            ];
+            for (field, text) in texts {
+                if let Some(text) = text.filter(|text| !text.trim().is_empty()) {
+                    index.services_by_text.entry((field, fold(text))).or_default().push(service.id);
+                }
+            }
+        }
+        for ids in index.services_by_text.values_mut() {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        for line in &autotask.contract_services {
+            index.lines_by_contract.entry(line.contract_id).or_default().push(line);
+        }
+        for row in &autotask.contract_service_units {
+            index.units_by_line.entry(row.contract_service_id).or_default().push(row);
+        }
+        index
+    }
+
+    /// Current units of a line at `at`: the covering row that starts last, or 0.
+    fn units_at(&self, contract_service_id: i64, at: DateTime<Utc>) -> u32 {
+        self.units_by_line
+            .get(&contract_service_id)
+            .and_then(|rows| {
+                rows.iter().filter(|row| row.covers(at)).max_by_key(|row| (row.start_date, row.id))
+            })
+            .map_or(0, |row| row.units)
+    }
+}
+
+struct Compiler<'a> {
+    spec: &'a JobSpec,
+    atria: &'a AtriaSnapshot,
+    index: &'a Index<'a>,
+    effective_date: DateTime<Utc>,
+    /// SKU → resolution, so a million rows resolve a few thousand distinct SKUs once each.
+    resolved: HashMap<Option<String>, Resolution>,
+    actions: Vec<Planned>,
+}
+
+/// Who an action is about, and the values every message may use.
+struct CustomerContext<'a> {
+    customer: &'a AtriaCustomer,
+    company_id: Option<i64>,
+    contract_id: Option<i64>,
+}
+
+impl<'a> Compiler<'a> {
+    fn resolve(&mut self, row: &BillingRow) -> Resolution {
+        if let Some(resolution) = self.resolved.get(&row.product_sku) {
+            return resolution.clone();
+        }
+        let resolution = self.resolve_sku(row.product_sku.as_deref());
+        self.resolved.insert(row.product_sku.clone(), resolution.clone());
+        resolution
+    }
+
+    fn resolve_sku(&self, sku: Option<&str>) -> Resolution {
+        let Some(sku) = sku.map(str::trim).filter(|sku| !sku.is_empty()) else { return Resolution::NoSku };
+        let found = |service_id: i64| {
+            if self.index.services_by_id.contains_key(&service_id) {
+                Resolution::Service(service_id)
+            } else {
+                Resolution::NoService
+            }
+        };
+        if let Some(&service_id) = self.spec.sku_map.get(sku) {
+            return found(service_id);
+        }
+        match self.spec.sku_type.name {
+            SkuField::ServiceId => sku.parse::<i64>().map_or(Resolution::NoService, found),
+            field => match self.index.services_by_text.get(&(field, fold(sku))).map(Vec::as_slice) {
+                None | Some([]) => Resolution::NoService,
+                Some([service_id]) => Resolution::Service(*service_id),
+                Some(several) => Resolution::Ambiguous(several.to_vec()),
+            },
+        }
+    }
+
+    fn push(
+        &mut self,
+        context: &CustomerContext<'_>,
+        kind: ActionKind,
+        code: Code,
+        fill: ActionFill,
+    ) -> usize {
+        let action = Action {
+            kind,
+            code,
+            customer_code: context.customer.short_name.clone(),
+            customer_name: context.customer.name.clone(),
+            company_id: context.company_id,
+            contract_id: context.contract_id,
+            service_id: fill.service_id,
+            contract_service_id: fill.contract_service_id,
+            sku: fill.sku,
+            description: fill.description,
+            from: fill.from,
+            to: fill.to,
+            effective_date: kind.is_change().then_some(self.effective_date),
+            message: fill.message,
+        };
+        self.actions.push(Planned { action, rows: fill.rows });
+        self.actions.len() - 1
+    }
+
+    /// Steps 3–5 and 7 for one customer.
+    fn customer(&mut self, customer: &'a AtriaCustomer, rows: &[usize], managed: &BTreeSet<i64>) {
+        let name = customer.name.as_str();
+        let code = customer.short_name.as_str();
+        let mut context = CustomerContext { customer, company_id: None, contract_id: None };
+        let all_rows = rows.to_vec();
+
+        // 3. Billing identifier → company → the one Recurring Service contract.
+        let Some(identifier) =
+            customer.billing_identifier.as_deref().map(str::trim).filter(|id| !id.is_empty())
+        else {
+            let message = Code::AT04.message(&[("customerCode", code), ("customerName", name)]);
+            self.push(&context, ActionKind::Skip, Code::AT04, ActionFill::skip(message, all_rows));
+            return;
+        };
+        let company = match self.spec.customer_match {
+            CustomerMatch::Id => {
+                identifier.parse::<i64>().ok().and_then(|id| self.index.companies_by_id.get(&id).copied())
+            }
+            CustomerMatch::CompanyNumber => match self.index.companies_by_number.get(&fold(identifier)) {
+                Some(companies) if companies.len() == 1 => Some(companies[0]),
+                _ => None,
+            },
+        };
+        let Some(company) = company else {
+            let message = Code::AT05.message(&[("customerAccountCode", identifier), ("customerName", name)]);
+            self.push(&context, ActionKind::Skip, Code::AT05, ActionFill::skip(message, all_rows));
+            return;
+        };
+        context.company_id = Some(company.id);
+
+        let contracts = self.contracts_for(code, company.id);
+        let contract = match contracts.as_slice() {
+            [contract] => *contract,
+            [] => {
+                let message =
+                    Code::AT06.message(&[("customerName", name), ("customerAccountCode", identifier)]);
+                self.push(&context, ActionKind::Skip, Code::AT06, ActionFill::skip(message, all_rows));
+                return;
+            }
+            several => {
+                let ids: Vec<String> = several.iter().map(|contract| contract.id.to_string()).collect();
+                let message = Code::AT25.message(&[
+                    ("customerName", name),
+                    ("customerCode", code),
+                    ("count", &several.len().to_string()),
+                    ("contracts", &ids.join(", ")),
+                ]);
+                self.push(&context, ActionKind::Skip, Code::AT25, ActionFill::skip(message, all_rows));
+                return;
+            }
+        };
+        context.contract_id = Some(contract.id);
+
+        // 4. Rows grouped by the service they map to; quantities summed.
+        let mut by_service: BTreeMap<i64, (u64, BTreeSet<String>, Vec<usize>)> = BTreeMap::new();
+        let atria = self.atria;
+        let index = self.index;
+        for &row_index in rows {
+            let row = &atria.billing[row_index];
+            let sku_text = row.product_sku.clone().unwrap_or_default();
+            let line_description = row.summary_grouping.as_str();
+            match self.resolve(row) {
+                Resolution::NoSku => {
+                    let message =
+                        Code::AT07.message(&[("customerName", name), ("lineDescription", line_description)]);
+                    let fill = ActionFill {
+                        description: Some(row.summary_grouping.clone()),
+                        to: Some(row.this_month_count),
+                        ..ActionFill::skip(message, vec![row_index])
+                    };
+                    self.push(&context, ActionKind::Skip, Code::AT07, fill);
+                }
+                Resolution::NoService => {
+                    let message = Code::AT08.message(&[
+                        ("customerName", name),
+                        ("lineDescription", line_description),
+                        ("sku", &sku_text),
+                    ]);
+                    let fill = ActionFill {
+                        sku: row.product_sku.clone(),
+                        description: Some(row.summary_grouping.clone()),
+                        to: Some(row.this_month_count),
+                        ..ActionFill::skip(message, vec![row_index])
+                    };
+                    self.push(&context, ActionKind::Skip, Code::AT08, fill);
+                }
+                Resolution::Ambiguous(service_ids) => {
+                    let ids: Vec<String> = service_ids.iter().map(i64::to_string).collect();
+                    let message = Code::AT26.message(&[
+                        ("customerName", name),
+                        ("sku", &sku_text),
+                        ("count", &service_ids.len().to_string()),
+                        ("services", &ids.join(", ")),
+                        ("lineDescription", line_description),
+                    ]);
+                    let fill = ActionFill {
+                        sku: row.product_sku.clone(),
+                        description: Some(row.summary_grouping.clone()),
+                        to: Some(row.this_month_count),
+                        ..ActionFill::skip(message, vec![row_index])
+                    };
+                    self.push(&context, ActionKind::Skip, Code::AT26, fill);
+                }
+                Resolution::Service(service_id) => {
+                    let group = by_service.entry(service_id).or_default();
+                    group.0 += u64::from(row.this_month_count);
+                    group.1.insert(sku_text.trim().to_owned());
+                    group.2.push(row_index);
+                }
+            }
+        }
+
+        // 5. One decision per service line.
+        let lines_of_contract = index.lines_by_contract.get(&contract.id).map_or(&[][..], Vec::as_slice);
+        for (service_id, (quantity, skus, group_rows)) in &by_service {
+            let service = index.services_by_id[service_id];
+            let target = u32::try_from(*quantity).unwrap_or(u32::MAX).min(i32::MAX as u32);
+            let skus: Vec<&str> = skus.iter().map(String::as_str).collect();
+            let sku = skus.join(", ");
+            let lines: Vec<&ContractService> =
+                lines_of_contract.iter().copied().filter(|line| line.service_id == *service_id).collect();
+            let base = ActionFill {
+                service_id: Some(*service_id),
+                sku: Some(sku.clone()),
+                description: Some(service.name.clone()),
+                rows: group_rows.clone(),
+                ..ActionFill::default()
+            };
+            match lines.as_slice() {
+                [] if self.spec.allow_create_items && target > 0 => {
+                    let message = Code::AT11.message(&[
+                        ("customerName", name),
+                        ("name", &service.name),
+                        ("serviceId", &service_id.to_string()),
+                    ]);
+                    let fill = ActionFill { from: Some(0), to: Some(target), message, ..base };
+                    self.push(&context, ActionKind::Create, Code::AT11, fill);
+                }
+                [] => {
+                    let message = Code::AT12.message(&[
+                        ("customerName", name),
+                        ("lineDescription", &service.name),
+                        ("sku", &sku),
+                    ]);
+                    let fill = ActionFill { to: Some(target), message, ..base };
+                    self.push(&context, ActionKind::Skip, Code::AT12, fill);
+                }
+                [line] => {
+                    let current = self.index.units_at(line.id, self.effective_date);
+                    let fill = ActionFill { contract_service_id: Some(line.id), ..base };
+                    self.decide(&context, service, current, target, fill);
+                }
+                several => {
+                    let ids: Vec<String> = several.iter().map(|line| line.id.to_string()).collect();
+                    let message = Code::AT27.message(&[
+                        ("customerName", name),
+                        ("contractId", &contract.id.to_string()),
+                        ("count", &several.len().to_string()),
+                        ("name", &service.name),
+                        ("lines", &ids.join(", ")),
+                    ]);
+                    let fill = ActionFill { to: Some(target), message, ..base };
+                    self.push(&context, ActionKind::Skip, Code::AT27, fill);
+                }
+            }
+        }
+
+        // 7. Lines of Atria-managed services this customer is not billed for.
+        if self.spec.zero_unbilled_lines {
+            let mut unbilled: Vec<&ContractService> = lines_of_contract
+                .iter()
+                .copied()
+                .filter(|line| {
+                    managed.contains(&line.service_id) && !by_service.contains_key(&line.service_id)
+                })
+                .collect();
+            unbilled.sort_by_key(|line| (line.service_id, line.id));
+            for line in unbilled {
+                let current = self.index.units_at(line.id, self.effective_date);
+                if current == 0 {
+                    continue;
+                }
+                let service = index.services_by_id[&line.service_id];
+                let fill = ActionFill {
+                    service_id: Some(service.id),
+                    contract_service_id: Some(line.id),
+                    description: Some(service.name.clone()),
+                    ..ActionFill::default()
+                };
+                self.decide(&context, service, current, 0, fill);
+            }
+        }
+    }
+
+    /// The Recurring Service contracts of a company active in the period, or the override's.
+    fn contracts_for(&self, customer_code: &str, company_id: i64) -> Vec<&'a Contract> {
+        if let Some(contract_id) = self.spec.overrides.get(customer_code).and_then(|o| o.contract_id) {
+            return self
+                .index
+                .contracts_by_id
+                .get(&contract_id)
+                .filter(|contract| contract.company_id == company_id)
+                .map(|contract| vec![*contract])
+                .unwrap_or_default();
+        }
+        let period = &self.atria.period;
+        let mut contracts: Vec<&Contract> = self
+            .index
+            .contracts_by_company
+            .get(&company_id)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .copied()
+            .filter(|contract| {
+                contract.contract_type == CONTRACT_TYPE_RECURRING_SERVICE
+                    && contract.status == CONTRACT_STATUS_ACTIVE
+                    && contract.start_date.date_naive() <= period.end_date
+                    && contract.end_date.date_naive() >= period.start_date
+            })
+            .collect();
+        contracts.sort_by_key(|contract| contract.id);
+        contracts
+    }
+
+    /// Unchanged, update or zero for one existing line, unless a guard blocks the change.
+    fn decide(
+        &mut self,
+        context: &CustomerContext<'_>,
+        service: &Service,
+        current: u32,
+        target: u32,
+        fill: ActionFill,
+    ) {
+        let name = context.customer.name.as_str();
+        let sku = fill.sku.clone().unwrap_or_default();
+        let fill = ActionFill { from: Some(current), to: Some(target), ..fill };
+        if current == target {
+            let message = Code::AT10.message(&[("customerName", name), ("name", &service.name)]);
+            self.push(context, ActionKind::Unchanged, Code::AT10, ActionFill { message, ..fill });
+            return;
+        }
+        let guards = self.spec.guards;
+        let blocked_by = if target == 0 && !guards.allow_reduce_to_zero {
+            Some("guards.allowReduceToZero is false".to_owned())
+        } else if target > 0
+            && target < current
+            && u64::from(current - target) * 100 > u64::from(guards.max_decrease_percent) * u64::from(current)
+        {
+            Some(format!(
+                "a decrease of {}% is more than guards.maxDecreasePercent {}%",
+                u64::from(current - target) * 100 / u64::from(current),
+                guards.max_decrease_percent
+            ))
+        } else {
+            None
+        };
+        if let Some(guard) = blocked_by {
+            let message = Code::AT30.message(&[
+                ("customerName", name),
+                ("name", &service.name),
+                ("from", &current.to_string()),
+                ("to", &target.to_string()),
+                ("guard", &guard),
+            ]);
+            self.push(context, ActionKind::Skip, Code::AT30, ActionFill { message, ..fill });
+        } else if target == 0 {
+            let message = Code::AT13.message(&[
+                ("customerName", name),
+                ("description", service.description.as_deref().unwrap_or(&service.name)),
+                ("name", &service.name),
+                ("from", &format!("{current}.00")),
+            ]);
+            self.push(context, ActionKind::Zero, Code::AT13, ActionFill { message, ..fill });
+        } else {
+            let message = Code::AT09.message(&[
+                ("customerName", name),
+                ("lineDescription", &service.name),
+                ("sku", &sku),
+                ("from", &current.to_string()),
+                ("to", &target.to_string()),
+            ]);
+            self.push(context, ActionKind::Update, Code::AT09, ActionFill { message, ..fill });
+        }
+    }
+}
+
+/// The per-action fields of an [`Action`], filled step by step.
+#[derive(Clone, Debug, Default)]
+struct ActionFill {
+    service_id: Option<i64>,
+    contract_service_id: Option<i64>,
+    sku: Option<String>,
+    description: Option<String>,
+    from: Option<u32>,
+    to: Option<u32>,
+    message: String,
+    rows: Vec<usize>,
+}
+
+impl ActionFill {
+    fn skip(message: String, rows: Vec<usize>) -> ActionFill {
+        ActionFill { message, rows, ..ActionFill::default() }
+    }
+}
+
+#[cfg(test)]
+mod tests;

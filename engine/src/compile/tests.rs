@@ -1,0 +1,1 @@
+//! Compile unit tests.

@@ -1,0 +1,212 @@
+//! Plan types (`billsync.plan/v1`): what compile decided, in a stable JSON form that is
+//! reviewed, committed and later applied.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::codes::{Code, LogLevel};
+use crate::problems::{Problem, Problems};
+use crate::snapshot::BillingPeriod;
+use crate::spec::{CustomerMatch, CustomerOverride, Guards, SkuType};
+
+pub const PLAN_FORMAT: &str = "billsync.plan/v1";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Plan {
+    /// Always `billsync.plan/v1`.
+    pub format: String,
+    /// sha256 of the canonical spec, both canonical snapshots and `asOf`.
+    pub plan_id: String,
+    pub as_of: DateTime<Utc>,
+    pub job: JobInfo,
+    pub period: BillingPeriod,
+    pub inputs: Inputs,
+    pub settings: Settings,
+    pub summary: Summary,
+    pub actions: Vec<Action>,
+    pub log: Vec<LogEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobInfo {
+    pub label: String,
+    pub spec_sha256: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Inputs {
+    pub atria_sha256: String,
+    pub autotask_sha256: String,
+}
+
+/// The spec's settings as compile used them; never any connection detail or secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Settings {
+    pub billing_period: String,
+    pub customers: Vec<String>,
+    pub pro_rated_transactions: bool,
+    pub allow_create_items: bool,
+    pub sku_type: SkuType,
+    pub customer_match: CustomerMatch,
+    pub sku_map: BTreeMap<String, i64>,
+    pub overrides: BTreeMap<String, CustomerOverride>,
+    pub zero_unbilled_lines: bool,
+    pub guards: Guards,
+    pub log_level: LogLevel,
+    pub effective_date: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Summary {
+    pub update: usize,
+    pub create: usize,
+    pub zero: usize,
+    pub unchanged: usize,
+    pub skip: usize,
+    /// How many actions carry each code.
+    pub by_code: BTreeMap<Code, usize>,
+}
+
+impl Summary {
+    pub fn of(actions: &[Action]) -> Summary {
+        let mut summary = Summary::default();
+        for action in actions {
+            match action.kind {
+                ActionKind::Update => summary.update += 1,
+                ActionKind::Create => summary.create += 1,
+                ActionKind::Zero => summary.zero += 1,
+                ActionKind::Unchanged => summary.unchanged += 1,
+                ActionKind::Skip => summary.skip += 1,
+            }
+            *summary.by_code.entry(action.code).or_default() += 1;
+        }
+        summary
+    }
+
+    /// Updates, creates and zeroes: what apply would write.
+    pub fn changes(&self) -> usize {
+        self.update + self.create + self.zero
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionKind {
+    Update,
+    Create,
+    Zero,
+    Unchanged,
+    Skip,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Update => "update",
+            ActionKind::Create => "create",
+            ActionKind::Zero => "zero",
+            ActionKind::Unchanged => "unchanged",
+            ActionKind::Skip => "skip",
+        }
+    }
+
+    pub fn is_change(self) -> bool {
+        matches!(self, ActionKind::Update | ActionKind::Create | ActionKind::Zero)
+    }
+}
+
+/// One decision about one customer, contract line or billing row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Action {
+    pub kind: ActionKind,
+    pub code: Code,
+    pub customer_code: String,
+    pub customer_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_service_id: Option<i64>,
+    /// The Atria SKU (several, comma-separated, when a bundle maps to one service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    /// The service name, or the Atria line description when no service was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_date: Option<DateTime<Utc>>,
+    pub message: String,
+}
+
+/// One line of the AT log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LogEntry {
+    pub code: Code,
+    pub level: LogLevel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_code: Option<String>,
+    pub message: String,
+}
+
+impl Plan {
+    /// The stable JSON text of the plan (pretty, with a final newline).
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("plans always serialize");
+        text.push('\n');
+        text
+    }
+
+    pub fn from_json(bytes: &[u8]) -> Result<Plan, Problems> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(Problems::one(Problem::at("$", "the file is empty; expected a billsync plan")));
+        }
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| {
+            Problems::one(Problem::at(
+                format!("line {} column {}", error.line(), error.column()),
+                "invalid JSON",
+            ))
+        })?;
+        let format = value.get("format").and_then(|format| format.as_str());
+        if format != Some(PLAN_FORMAT) {
+            let found = format.map_or("nothing".to_owned(), |f| format!("`{f}`"));
+            return Err(Problems::one(Problem::at(
+                "$.format",
+                format!("expected `{PLAN_FORMAT}`, found {found}"),
+            )));
+        }
+        serde_json::from_value(value).map_err(|error| {
+            let schema = serde_json::to_value(schemars::schema_for!(Plan)).expect("schema serializes");
+            let value: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+            let problems = crate::problems::schema_problems(&schema, &value);
+            if problems.is_empty() { Problems::one(Problem::at("$", error.to_string())) } else { problems }
+        })
+    }
+
+    pub fn load(path: &Path) -> Result<Plan, Problems> {
+        let bytes = std::fs::read(path)
+            .map_err(|err| Problems::one(Problem::file(path, format!("cannot read: {err}"))))?;
+        Plan::from_json(&bytes).map_err(|problems| problems.in_file(path))
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.summary.changes() > 0
+    }
+}

@@ -1,0 +1,190 @@
+//! Renderings of a plan for people: text grouped by customer (and the plan's own JSON).
+//! Pure: a plan in, a string out.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use crate::codes::{Code, LogLevel};
+use crate::plan::{Action, ActionKind, Plan};
+
+/// Options of the text rendering.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TextOptions {
+    /// The least important log level shown; `None`: the plan's own `logLevel` setting.
+    pub log_level: Option<LogLevel>,
+}
+
+/// The plan as a reviewer reads it: header, actions by customer, summary, then the AT log.
+pub fn text(plan: &Plan, options: TextOptions) -> String {
+    let log_level = options.log_level.unwrap_or(plan.settings.log_level);
+    let show_unchanged = LogLevel::Verbose.shown_at(log_level);
+    let mut out = String::new();
+    let period = &plan.period;
+    let _ = writeln!(out, "billsync plan {} — {}", short_id(&plan.plan_id), plan.job.label);
+    let _ = writeln!(
+        out,
+        "Period {} – {} ({}), as of {}, effective {}",
+        period.start_date,
+        period.end_date,
+        match period.status {
+            crate::snapshot::PeriodStatus::Open => "open",
+            crate::snapshot::PeriodStatus::Closed => "closed",
+        },
+        plan.as_of.format("%Y-%m-%dT%H:%M:%SZ"),
+        plan.settings.effective_date.format("%Y-%m-%dT%H:%M:%SZ"),
+    );
+
+    let deprovisioned = deprovisioned_customers(plan);
+    let shown: Vec<&Action> =
+        plan.actions.iter().filter(|action| show_unchanged || action.kind != ActionKind::Unchanged).collect();
+    // Align the `from → to` column over the lines that have one.
+    let subject_width = shown
+        .iter()
+        .filter(|action| action.kind != ActionKind::Skip)
+        .map(|action| subject(action).chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut current_customer: Option<&str> = None;
+    for action in &shown {
+        if current_customer != Some(action.customer_code.as_str()) {
+            current_customer = Some(&action.customer_code);
+            out.push('\n');
+            out.push_str(&customer_header(
+                plan,
+                action,
+                deprovisioned.contains(action.customer_code.as_str()),
+            ));
+            out.push('\n');
+        }
+        let _ = writeln!(out, "  {}", action_line(action, subject_width));
+    }
+    if shown.is_empty() {
+        out.push_str("\nNo actions.\n");
+    }
+    out.push('\n');
+    out.push_str(&summary_line(plan));
+    out.push('\n');
+
+    let entries: Vec<_> = plan.log.iter().filter(|entry| entry.level.shown_at(log_level)).collect();
+    let _ =
+        writeln!(out, "\nLog ({} and above, {} of {} entries):", log_level, entries.len(), plan.log.len());
+    for entry in entries {
+        let _ = writeln!(out, "  {} {:<7} {}", entry.code, entry.level.as_str(), entry.message);
+    }
+    out
+}
+
+fn short_id(plan_id: &str) -> &str {
+    &plan_id[..plan_id.len().min(12)]
+}
+
+/// Customers the plan processed in the deprovisioned phase (between AT20 and AT21).
+fn deprovisioned_customers(plan: &Plan) -> BTreeSet<&str> {
+    let mut inside = false;
+    let mut codes = BTreeSet::new();
+    for entry in &plan.log {
+        match entry.code {
+            Code::AT20 => inside = true,
+            Code::AT21 => inside = false,
+            _ if inside => {
+                if let Some(code) = &entry.customer_code {
+                    codes.insert(code.as_str());
+                }
+            }
+            _ => {}
+        }
+    }
+    codes
+}
+
+fn customer_header(plan: &Plan, first: &Action, deprovisioned: bool) -> String {
+    let mut header = format!("{} — {}", first.customer_code, first.customer_name);
+    // The company and contract are the same on every action of the customer that names them.
+    let any = plan.actions.iter().filter(|action| action.customer_code == first.customer_code);
+    let company = any.clone().find_map(|action| action.company_id);
+    let contract = any.clone().find_map(|action| action.contract_id);
+    let mut details = Vec::new();
+    if deprovisioned {
+        details.push("deprovisioned".to_owned());
+    }
+    if let Some(company) = company {
+        details.push(format!("company {company}"));
+    }
+    if let Some(contract) = contract {
+        details.push(format!("contract {contract}"));
+    }
+    if !details.is_empty() {
+        let _ = write!(header, " ({})", details.join(", "));
+    }
+    header
+}
+
+/// What an action is about: a service, or a billing row.
+fn subject(action: &Action) -> String {
+    match (action.code, &action.description, action.service_id) {
+        (_, Some(description), Some(service_id)) => format!("{description} (service {service_id})"),
+        (Code::AT07, Some(description), None) => format!("row \"{description}\" has no SKU"),
+        (Code::AT08, Some(description), None) => format!(
+            "row \"{description}\": SKU \"{}\" matches no Autotask service",
+            action.sku.as_deref().unwrap_or_default()
+        ),
+        (Code::AT26, Some(description), None) => format!(
+            "row \"{description}\": SKU \"{}\" matches several services",
+            action.sku.as_deref().unwrap_or_default()
+        ),
+        _ => action.message.clone(),
+    }
+}
+
+fn action_line(action: &Action, subject_width: usize) -> String {
+    let (mark, kind) = match action.kind {
+        ActionKind::Update => ('~', "update"),
+        ActionKind::Create => ('+', "create"),
+        ActionKind::Zero => ('-', "zero"),
+        ActionKind::Unchanged => ('=', "unchanged"),
+        ActionKind::Skip => ('!', "skip"),
+    };
+    let subject = subject(action);
+    let change = match (action.kind, action.from, action.to) {
+        (ActionKind::Skip, _, _) => match action.code {
+            Code::AT12 => "no line on the contract".to_owned(),
+            Code::AT27 => "several lines on the contract".to_owned(),
+            Code::AT30 => {
+                format!("{} → {} blocked by a guard", action.from.unwrap_or(0), action.to.unwrap_or(0))
+            }
+            _ => String::new(),
+        },
+        (_, Some(from), Some(to)) if from == to => format!("{to}"),
+        (_, Some(from), Some(to)) => format!("{from} → {to}"),
+        _ => String::new(),
+    };
+    let line = if change.is_empty() {
+        format!("{mark} {kind:<9} {}  {subject}", action.code)
+    } else {
+        let padding = if action.kind == ActionKind::Skip {
+            0
+        } else {
+            subject_width.saturating_sub(subject.chars().count())
+        };
+        format!("{mark} {kind:<9} {}  {subject}{}   {change}", action.code, " ".repeat(padding))
+    };
+    line.trim_end().to_owned()
+}
+
+/// `Plan: 1 update, 1 create, 1 zero, 6 unchanged, 3 skipped (AT04 ×1, AT07 ×1, AT12 ×1)`
+pub fn summary_line(plan: &Plan) -> String {
+    let summary = &plan.summary;
+    let mut skips_by_code: BTreeMap<Code, usize> = BTreeMap::new();
+    for action in plan.actions.iter().filter(|action| action.kind == ActionKind::Skip) {
+        *skips_by_code.entry(action.code).or_default() += 1;
+    }
+    let skipped: Vec<String> = skips_by_code.iter().map(|(code, count)| format!("{code} ×{count}")).collect();
+    let mut line = format!(
+        "Plan: {} update, {} create, {} zero, {} unchanged, {} skipped",
+        summary.update, summary.create, summary.zero, summary.unchanged, summary.skip
+    );
+    if !skipped.is_empty() {
+        let _ = write!(line, " ({})", skipped.join(", "));
+    }
+    line
+}
