@@ -304,7 +304,7 @@ pub fn parse(text: &str) -> Result<JobSpec, Problems> {
         return Err(schema_problems);
     }
     let spec: JobSpec = yaml::from_str(text)?;
-    check(&spec).into_result(spec)
+    yaml::locate(text, check(&spec)).into_result(spec)
 }
 
 /// Rules the schema cannot say.

@@ -42,7 +42,9 @@ pub(crate) fn to_json_value(text: &str) -> Result<serde_json::Value, Problems> {
 
 fn problem_of(error: &serde_saphyr::Error) -> Problem {
     let message = error.without_snippet().to_string();
-    let message = message.lines().next().unwrap_or_default().to_owned();
+    let message = message.lines().next().unwrap_or_default();
+    // The library's advice on its own options is not for our users.
+    let message = message.split(", set DuplicateKeyPolicy").next().unwrap_or_default().to_owned();
     match error.location() {
         Some(location) if location.line() > 0 => {
             let place = format!("line {} column {}", location.line(), location.column());
@@ -79,13 +81,45 @@ pub(crate) fn schema_problems_located(
             target = format!("{pointer}/{first}");
         }
         let line_column = positions.get(&target).or_else(|| positions.get(&pointer));
-        let mut place = json_path(&pointer);
+        let mut place = json_path(&target);
         if let Some((line, column)) = line_column {
             place = format!("line {line} column {column}, {place}");
         }
-        problems.push(Problem::at(place, format!("{error} (schema {})", error.schema_path().as_str())));
+        let code_hint = match pointer.as_str() {
+            "/billingPeriod" => "AT19 Incorrect billing period date or format recognized: ",
+            "/autotask/zoneUser" => "AT17 user email is not valid: ",
+            _ => "",
+        };
+        problems.push(Problem::at(
+            place,
+            format!("{code_hint}{error} (schema {})", error.schema_path().as_str()),
+        ));
     }
     problems
+}
+
+/// Adds the YAML line and column to problems placed by JSON path only (`$.guards.x`), using the
+/// nearest enclosing key that the document has.
+pub(crate) fn locate(text: &str, problems: Problems) -> Problems {
+    let positions = key_positions(text);
+    let mut located = Problems::default();
+    for mut problem in problems.iter().cloned() {
+        if let Some(path) = problem.place.strip_prefix('$') {
+            let mut pointer: String = path.replace('[', ".").replace(']', "").replace('.', "/");
+            loop {
+                if let Some((line, column)) = positions.get(&pointer) {
+                    problem.place = format!("line {line} column {column}, {}", problem.place);
+                    break;
+                }
+                match pointer.rfind('/') {
+                    Some(index) if !pointer.is_empty() => pointer.truncate(index),
+                    _ => break,
+                }
+            }
+        }
+        located.push(problem);
+    }
+    located
 }
 
 /// Maps each JSON Pointer in the document to the line and column of its key (or, for sequence

@@ -1,0 +1,396 @@
+//! The `billsync` binary end to end: exit codes, outputs, and one test per kind of bad input
+//! (each must exit 1, name the file and the place, and write nothing).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const AS_OF: &str = "2026-11-24T22:00:00Z";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn billsync(args: &[&str]) -> Outcome {
+    let output = Command::new(env!("CARGO_BIN_EXE_billsync")).args(args).output().expect("billsync runs");
+    Outcome {
+        code: output.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A scratch folder holding a copy of the seed example, where a test replaces one file.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        for file in ["job.yaml", "atria.json", "autotask.json"] {
+            std::fs::copy(fixtures().join("seed-example").join(file), dir.path().join(file)).expect("copy");
+        }
+        Scratch { dir }
+    }
+
+    fn path(&self, file: &str) -> PathBuf {
+        self.dir.path().join(file)
+    }
+
+    fn write(&self, file: &str, text: &str) -> &Scratch {
+        std::fs::write(self.path(file), text).expect("write");
+        self
+    }
+
+    fn edit(&self, file: &str, from: &str, to: &str) -> &Scratch {
+        let text = std::fs::read_to_string(self.path(file)).expect("read");
+        assert!(text.contains(from), "{file} has no `{from}`");
+        self.write(file, &text.replacen(from, to, 1))
+    }
+
+    /// `billsync plan` on the scratch files, asked to write `plan.json`.
+    fn plan(&self) -> Outcome {
+        let path = |file: &str| self.path(file).to_string_lossy().into_owned();
+        billsync(&[
+            "plan",
+            "--spec",
+            &path("job.yaml"),
+            "--atria",
+            &path("atria.json"),
+            "--autotask",
+            &path("autotask.json"),
+            "--as-of",
+            AS_OF,
+            "--out",
+            &path("plan.json"),
+        ])
+    }
+
+    /// Runs `plan` and checks the failure: exit 1, each expected text in stderr, no plan written.
+    fn fails_with(&self, expected: &[&str]) {
+        let outcome = self.plan();
+        assert_eq!(outcome.code, 1, "stderr: {}", outcome.stderr);
+        for text in expected {
+            assert!(outcome.stderr.contains(text), "stderr lacks `{text}`:\n{}", outcome.stderr);
+        }
+        assert!(!outcome.stderr.contains("panicked"), "{}", outcome.stderr);
+        assert!(outcome.stdout.is_empty(), "nothing on stdout: {}", outcome.stdout);
+        assert!(!self.path("plan.json").exists(), "no plan is written on error");
+    }
+}
+
+#[test]
+fn plan_prints_text_and_writes_json() {
+    let scratch = Scratch::new();
+    let outcome = scratch.plan();
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    assert!(outcome.stdout.contains("~ update    AT09  Microsoft 365 Business Premium (service 12)"));
+    assert!(
+        outcome
+            .stdout
+            .contains("Plan: 2 update, 1 create, 1 zero, 1 unchanged, 2 skipped (AT07 ×1, AT08 ×1)")
+    );
+    let plan = billsync::plan::Plan::load(&scratch.path("plan.json")).expect("the written plan loads");
+    assert_eq!(plan.summary.changes(), 4);
+
+    let shown = billsync(&["show", &scratch.path("plan.json").to_string_lossy()]);
+    assert_eq!(shown.code, 0);
+    assert_eq!(shown.stdout, outcome.stdout, "show renders the saved plan as plan printed it");
+    let quiet = billsync(&["show", &scratch.path("plan.json").to_string_lossy(), "--log-level", "warning"]);
+    assert!(
+        quiet.stdout.contains("AT07 warning") && !quiet.stdout.contains("AT10 verbose"),
+        "{}",
+        quiet.stdout
+    );
+}
+
+#[test]
+fn detailed_exitcode_says_whether_there_are_changes() {
+    let seed = fixtures().join("seed-example");
+    let no_rows = fixtures().join("no-billing-rows");
+    let run = |folder: &Path| {
+        let path = |file: &str| folder.join(file).to_string_lossy().into_owned();
+        billsync(&[
+            "plan",
+            "--spec",
+            &path("job.yaml"),
+            "--atria",
+            &path("atria.json"),
+            "--autotask",
+            &path("autotask.json"),
+            "--as-of",
+            AS_OF,
+            "--json",
+            "--detailed-exitcode",
+        ])
+    };
+    let changes = run(&seed);
+    assert_eq!(changes.code, 2);
+    assert!(changes.stdout.starts_with("{\n  \"format\": \"billsync.plan/v1\""));
+    assert_eq!(run(&no_rows).code, 0);
+}
+
+#[test]
+fn unknown_key_in_the_spec() {
+    Scratch::new().edit("job.yaml", "logLevel: verbose", "logLevel: verbose\ncolour: blue").fails_with(&[
+        "job.yaml",
+        "line 8 column 1, $.colour",
+        "colour",
+    ]);
+}
+
+#[test]
+fn wrong_type_in_the_spec() {
+    // Strict booleans: `yes` is a string, not true.
+    Scratch::new().edit("job.yaml", "allowCreateItems: true", "allowCreateItems: yes").fails_with(&[
+        "job.yaml",
+        "line 11 column 1",
+        "$.allowCreateItems",
+        "boolean",
+    ]);
+}
+
+#[test]
+fn duplicate_key_in_the_spec() {
+    Scratch::new().edit("job.yaml", "logLevel: verbose", "logLevel: verbose\nlogLevel: info").fails_with(&[
+        "job.yaml",
+        "line 8 column 1",
+        "duplicate mapping key: logLevel",
+    ]);
+}
+
+#[test]
+fn bad_billing_period_is_at19() {
+    Scratch::new().edit("job.yaml", "billingPeriod: current", "billingPeriod: 2026-13-45").fails_with(&[
+        "job.yaml",
+        "line 8",
+        "AT19",
+        "2026-13-45",
+    ]);
+    Scratch::new().edit("job.yaml", "billingPeriod: current", "billingPeriod: last month").fails_with(&[
+        "job.yaml",
+        "line 8",
+        "AT19",
+        "$.billingPeriod",
+    ]);
+}
+
+#[test]
+fn billing_period_outside_the_snapshot_is_at19() {
+    Scratch::new().edit("job.yaml", "billingPeriod: current", "billingPeriod: 2025-01-31").fails_with(&[
+        "AT19",
+        "2025-01-31",
+        "2026-10-26",
+    ]);
+}
+
+#[test]
+fn yaml_alias_bomb() {
+    let mut bomb =
+        String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    for level in 1..9 {
+        let previous = (b'a' + level - 1) as char;
+        let name = (b'a' + level) as char;
+        let items = vec![format!("*{previous}"); 9].join(",");
+        bomb.push_str(&format!("{name}: &{name} [{items}]\n"));
+    }
+    let started = std::time::Instant::now();
+    Scratch::new().write("job.yaml", &bomb).fails_with(&["job.yaml", "alias"]);
+    assert!(started.elapsed().as_secs() < 10, "an alias bomb fails fast");
+}
+
+#[test]
+fn empty_spec_file() {
+    Scratch::new().write("job.yaml", "").fails_with(&["job.yaml", "empty"]);
+}
+
+#[test]
+fn empty_snapshot_files() {
+    Scratch::new()
+        .write("atria.json", "")
+        .write("autotask.json", "")
+        .fails_with(&["atria.json: $: the file is empty", "autotask.json: $: the file is empty"]);
+}
+
+#[test]
+fn negative_and_fractional_counts() {
+    Scratch::new()
+        .edit("atria.json", "\"thisMonthCount\": 25", "\"thisMonthCount\": -25")
+        .edit("atria.json", "\"thisMonthCount\": 4 }", "\"thisMonthCount\": 4.5 }")
+        .fails_with(&[
+            "atria.json: $.billing[0].thisMonthCount",
+            "-25",
+            "atria.json: $.billing[1].thisMonthCount",
+            "4.5",
+        ]);
+}
+
+#[test]
+fn dangling_references() {
+    Scratch::new()
+        .edit("autotask.json", "\"id\": 5002, \"contractID\": 991", "\"id\": 5002, \"contractID\": 999")
+        .edit(
+            "atria.json",
+            "{ \"customerCode\": \"ASP\", \"productSku\": \"31\"",
+            "{ \"customerCode\": \"ZZZ\", \"productSku\": \"31\"",
+        )
+        .fails_with(&[
+            "autotask.json: $.contractServices[1].contractID: contract 999 does not exist",
+            "atria.json: $.billing[1].customerCode: customer `ZZZ` is not in `customers`",
+        ]);
+}
+
+#[test]
+fn duplicate_ids() {
+    Scratch::new()
+        .edit("autotask.json", "\"id\": 7002", "\"id\": 7001")
+        .fails_with(&["autotask.json: $.contractServiceUnits[1].id: duplicate id 7001"]);
+}
+
+#[test]
+fn wrong_format() {
+    Scratch::new()
+        .edit("atria.json", "billsync.atria/v1", "billsync.atria/v2")
+        .fails_with(&["atria.json: $.format: expected `billsync.atria/v1`, found `billsync.atria/v2`"]);
+    // The Autotask file given where the Atria file belongs.
+    let scratch = Scratch::new();
+    let autotask = std::fs::read_to_string(scratch.path("autotask.json")).expect("read");
+    scratch
+        .write("atria.json", &autotask)
+        .fails_with(&["$.format: expected `billsync.atria/v1`, found `billsync.autotask/v1`"]);
+}
+
+#[test]
+fn broken_json_is_placed() {
+    Scratch::new()
+        .edit("autotask.json", "\"isActive\": true },", "\"isActive\": true }")
+        .fails_with(&["autotask.json: line 5 column 5: invalid JSON"]);
+}
+
+#[test]
+fn missing_file_and_bad_as_of() {
+    let outcome = billsync(&["plan", "--spec", "/nonexistent/job.yaml", "--atria", "a", "--autotask", "b"]);
+    assert_eq!(outcome.code, 1);
+    assert!(outcome.stderr.contains("/nonexistent/job.yaml: cannot read"), "{}", outcome.stderr);
+    let scratch = Scratch::new();
+    let path = |file: &str| scratch.path(file).to_string_lossy().into_owned();
+    let outcome = billsync(&[
+        "plan",
+        "--spec",
+        &path("job.yaml"),
+        "--atria",
+        &path("atria.json"),
+        "--autotask",
+        &path("autotask.json"),
+        "--as-of",
+        "yesterday",
+    ]);
+    assert_eq!(outcome.code, 1);
+    assert!(outcome.stderr.contains("--as-of `yesterday`"), "{}", outcome.stderr);
+}
+
+#[test]
+fn show_refuses_what_is_not_a_plan() {
+    let atria = fixtures().join("seed-example/atria.json");
+    let outcome = billsync(&["show", &atria.to_string_lossy()]);
+    assert_eq!(outcome.code, 1);
+    assert!(
+        outcome.stderr.contains("$.format: expected `billsync.plan/v1`, found `billsync.atria/v1`"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn spec_validate_and_schema() {
+    let seed = fixtures().join("seed-example/job.yaml");
+    let every = fixtures().join("every-code/job.yaml");
+    let ok = billsync(&["spec", "validate", &seed.to_string_lossy(), &every.to_string_lossy()]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert_eq!(ok.stdout.lines().filter(|line| line.ends_with(": ok")).count(), 2);
+
+    let scratch = Scratch::new();
+    scratch.edit("job.yaml", "version: 1", "version: 2");
+    let bad =
+        billsync(&["spec", "validate", &seed.to_string_lossy(), &scratch.path("job.yaml").to_string_lossy()]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("$.version") && bad.stderr.contains("1 of 2 spec files are invalid"),
+        "{}",
+        bad.stderr
+    );
+
+    let schema = billsync(&["spec", "schema"]);
+    assert_eq!(schema.code, 0);
+    let committed =
+        std::fs::read_to_string(fixtures().join("../specs/job.schema.json")).expect("committed schema");
+    assert_eq!(schema.stdout, committed);
+}
+
+#[test]
+fn spec_import_reports_the_seed_examples_missing_and_trailing_commas() {
+    let legacy = fixtures().join("seed-example/legacy");
+    let outcome = billsync(&["spec", "import", "--params", &legacy.join("params.json").to_string_lossy()]);
+    assert_eq!(outcome.code, 1);
+    assert!(outcome.stderr.contains("params.json: line 4 column 1"), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("a `,` is missing at the end of line 3"), "{}", outcome.stderr);
+    assert!(outcome.stdout.is_empty());
+
+    let outcome = billsync(&[
+        "spec",
+        "import",
+        "--params",
+        &legacy.join("params-fixed.json").to_string_lossy(),
+        "--secrets",
+        &legacy.join("secrets.json").to_string_lossy(),
+    ]);
+    assert_eq!(outcome.code, 1);
+    assert!(outcome.stderr.contains("secrets.json: line 4 column 1"), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("remove the `,` after the last entry"), "{}", outcome.stderr);
+}
+
+#[test]
+fn spec_import_writes_a_valid_spec_and_never_copies_secrets() {
+    let legacy = fixtures().join("seed-example/legacy");
+    let scratch = Scratch::new();
+    scratch.write("secrets.json", "{\"UserName\": \"api@cspservices.com\", \"Secret\": \"canary-5f1d9a\"}");
+    let outcome = billsync(&[
+        "spec",
+        "import",
+        "--params",
+        &legacy.join("params-fixed.json").to_string_lossy(),
+        "--secrets",
+        &scratch.path("secrets.json").to_string_lossy(),
+    ]);
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    assert!(!outcome.stdout.contains("canary-5f1d9a") && !outcome.stderr.contains("canary-5f1d9a"));
+    let spec = billsync::spec::parse(&outcome.stdout)
+        .unwrap_or_else(|problems| panic!("{problems}\n{}", outcome.stdout));
+    assert_eq!(spec.customers, ["ASP", "SampleCustomerShortCodeName"]);
+    assert_eq!(spec.billing_period, billsync::spec::PeriodSelector::Current);
+    assert!(spec.allow_create_items && !spec.pro_rated_transactions);
+    assert_eq!(spec.autotask.expect("autotask section").zone_user.as_deref(), Some("fred@cspservices.com"));
+
+    // Placeholder secrets are AT18, and the value is not echoed.
+    scratch.write("secrets.json", "{\"UserName\": \"XXXXXXXXX\", \"Secret\": \"\"}");
+    let outcome = billsync(&[
+        "spec",
+        "import",
+        "--params",
+        &legacy.join("params-fixed.json").to_string_lossy(),
+        "--secrets",
+        &scratch.path("secrets.json").to_string_lossy(),
+    ]);
+    assert_eq!(outcome.code, 1);
+    assert!(
+        outcome.stderr.contains("$.UserName: AT18") && outcome.stderr.contains("$.Secret: AT18"),
+        "{}",
+        outcome.stderr
+    );
+}

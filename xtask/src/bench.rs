@@ -1,0 +1,4 @@
+//! Benchmarks.
+pub fn run(_: &[String]) -> anyhow::Result<()> {
+    Ok(())
+}
