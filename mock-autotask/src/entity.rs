@@ -1,0 +1,420 @@
+//! The six entities: their names, field definitions (what `/fields` reports and what filters may
+//! name) and typed field access for the filter evaluator.
+
+use billsync::snapshot::{Company, Contract, ContractService, ContractServiceUnit, Service};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// An entity of the REST API, named as in its URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EntityKind {
+    Companies,
+    Contracts,
+    Services,
+    ContractServices,
+    ContractServiceUnits,
+    ContractServiceAdjustments,
+}
+
+impl EntityKind {
+    pub const ALL: [EntityKind; 6] = [
+        EntityKind::Companies,
+        EntityKind::Contracts,
+        EntityKind::Services,
+        EntityKind::ContractServices,
+        EntityKind::ContractServiceUnits,
+        EntityKind::ContractServiceAdjustments,
+    ];
+
+    /// The URL segment, as Autotask spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EntityKind::Companies => "Companies",
+            EntityKind::Contracts => "Contracts",
+            EntityKind::Services => "Services",
+            EntityKind::ContractServices => "ContractServices",
+            EntityKind::ContractServiceUnits => "ContractServiceUnits",
+            EntityKind::ContractServiceAdjustments => "ContractServiceAdjustments",
+        }
+    }
+
+    /// The singular name `entityInformation` reports.
+    pub fn singular(self) -> &'static str {
+        match self {
+            EntityKind::Companies => "Company",
+            EntityKind::Contracts => "Contract",
+            EntityKind::Services => "Service",
+            EntityKind::ContractServices => "ContractService",
+            EntityKind::ContractServiceUnits => "ContractServiceUnit",
+            EntityKind::ContractServiceAdjustments => "ContractServiceAdjustment",
+        }
+    }
+
+    /// Case-insensitive lookup of a root URL segment.
+    pub fn from_segment(segment: &str) -> Option<EntityKind> {
+        EntityKind::ALL.into_iter().find(|kind| kind.name().eq_ignore_ascii_case(segment))
+    }
+
+    /// Case-insensitive lookup of a child segment under `/Contracts/{id}/`.
+    pub fn from_contract_child_segment(segment: &str) -> Option<EntityKind> {
+        [
+            ("Services", EntityKind::ContractServices),
+            ("ServiceUnits", EntityKind::ContractServiceUnits),
+            ("ServiceAdjustments", EntityKind::ContractServiceAdjustments),
+        ]
+        .into_iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(segment))
+        .map(|(_, kind)| kind)
+    }
+
+    pub fn fields(self) -> &'static [FieldDef] {
+        match self {
+            EntityKind::Companies => COMPANY_FIELDS,
+            EntityKind::Contracts => CONTRACT_FIELDS,
+            EntityKind::Services => SERVICE_FIELDS,
+            EntityKind::ContractServices => CONTRACT_SERVICE_FIELDS,
+            EntityKind::ContractServiceUnits => CONTRACT_SERVICE_UNIT_FIELDS,
+            EntityKind::ContractServiceAdjustments => ADJUSTMENT_FIELDS,
+        }
+    }
+
+    /// Case-insensitive field lookup (Autotask ignores the case of field names).
+    pub fn field(self, name: &str) -> Option<&'static FieldDef> {
+        self.fields().iter().find(|field| field.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn can_create(self) -> bool {
+        !matches!(self, EntityKind::ContractServiceUnits)
+    }
+
+    pub fn can_update(self) -> bool {
+        matches!(
+            self,
+            EntityKind::Companies
+                | EntityKind::Contracts
+                | EntityKind::Services
+                | EntityKind::ContractServices
+        )
+    }
+
+    pub fn can_query(self) -> bool {
+        !matches!(self, EntityKind::ContractServiceAdjustments)
+    }
+}
+
+/// The `dataType` strings of `/entityInformation/fields`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataType {
+    Integer,
+    Long,
+    Double,
+    String,
+    Boolean,
+    DateTime,
+}
+
+impl DataType {
+    pub fn name(self) -> &'static str {
+        match self {
+            DataType::Integer => "integer",
+            DataType::Long => "long",
+            DataType::Double => "double",
+            DataType::String => "string",
+            DataType::Boolean => "boolean",
+            DataType::DateTime => "datetime",
+        }
+    }
+}
+
+/// One field as `/fields` describes it.
+#[derive(Debug)]
+pub struct FieldDef {
+    pub name: &'static str,
+    pub data_type: DataType,
+    pub required: bool,
+    pub read_only: bool,
+    pub reference: Option<&'static str>,
+    pub picklist: &'static [(i32, &'static str)],
+}
+
+const fn field(name: &'static str, data_type: DataType) -> FieldDef {
+    FieldDef { name, data_type, required: false, read_only: false, reference: None, picklist: &[] }
+}
+const fn required(mut def: FieldDef) -> FieldDef {
+    def.required = true;
+    def
+}
+const fn read_only(mut def: FieldDef) -> FieldDef {
+    def.read_only = true;
+    def
+}
+const fn reference(mut def: FieldDef, entity: &'static str) -> FieldDef {
+    def.reference = Some(entity);
+    def
+}
+const fn picklist(mut def: FieldDef, values: &'static [(i32, &'static str)]) -> FieldDef {
+    def.picklist = values;
+    def
+}
+
+const ID: FieldDef = read_only(required(field("id", DataType::Long)));
+
+/// Autotask's contract type picklist; 7 is the one billsync cares about.
+pub const CONTRACT_TYPES: &[(i32, &str)] = &[
+    (1, "Time & Materials"),
+    (3, "Fixed Price"),
+    (4, "Block Hours"),
+    (6, "Retainer"),
+    (7, "Recurring Service"),
+    (8, "Per Ticket"),
+];
+const CONTRACT_STATUSES: &[(i32, &str)] = &[(0, "Inactive"), (1, "Active")];
+const COMPANY_TYPES: &[(i32, &str)] = &[
+    (1, "Customer"),
+    (2, "Lead"),
+    (3, "Prospect"),
+    (4, "Dead"),
+    (6, "Cancelation"),
+    (7, "Vendor"),
+    (8, "Partner"),
+];
+
+static COMPANY_FIELDS: &[FieldDef] = &[
+    ID,
+    required(field("companyName", DataType::String)),
+    field("companyNumber", DataType::String),
+    picklist(required(field("companyType", DataType::Integer)), COMPANY_TYPES),
+    required(field("isActive", DataType::Boolean)),
+];
+static CONTRACT_FIELDS: &[FieldDef] = &[
+    ID,
+    reference(required(field("companyID", DataType::Integer)), "Company"),
+    required(field("contractName", DataType::String)),
+    field("contractNumber", DataType::String),
+    picklist(required(field("contractType", DataType::Integer)), CONTRACT_TYPES),
+    picklist(required(field("status", DataType::Integer)), CONTRACT_STATUSES),
+    required(field("startDate", DataType::DateTime)),
+    required(field("endDate", DataType::DateTime)),
+];
+static SERVICE_FIELDS: &[FieldDef] = &[
+    ID,
+    required(field("name", DataType::String)),
+    field("description", DataType::String),
+    field("invoiceDescription", DataType::String),
+    field("unitPrice", DataType::Double),
+    field("unitCost", DataType::Double),
+    required(field("isActive", DataType::Boolean)),
+];
+static CONTRACT_SERVICE_FIELDS: &[FieldDef] = &[
+    ID,
+    read_only(reference(required(field("contractID", DataType::Integer)), "Contract")),
+    read_only(reference(required(field("serviceID", DataType::Integer)), "Service")),
+    field("unitPrice", DataType::Double),
+    field("unitCost", DataType::Double),
+    field("invoiceDescription", DataType::String),
+    field("internalDescription", DataType::String),
+];
+static CONTRACT_SERVICE_UNIT_FIELDS: &[FieldDef] = &[
+    ID,
+    read_only(reference(field("contractID", DataType::Integer), "Contract")),
+    read_only(reference(field("contractServiceID", DataType::Integer), "ContractService")),
+    read_only(reference(field("serviceID", DataType::Integer), "Service")),
+    read_only(field("startDate", DataType::DateTime)),
+    read_only(field("endDate", DataType::DateTime)),
+    read_only(field("units", DataType::Integer)),
+    read_only(field("price", DataType::Double)),
+    read_only(field("cost", DataType::Double)),
+    read_only(field("approveAndPostDate", DataType::DateTime)),
+];
+static ADJUSTMENT_FIELDS: &[FieldDef] = &[
+    ID,
+    reference(field("contractID", DataType::Integer), "Contract"),
+    reference(field("contractServiceID", DataType::Integer), "ContractService"),
+    reference(field("serviceID", DataType::Integer), "Service"),
+    required(field("effectiveDate", DataType::DateTime)),
+    required(field("unitChange", DataType::Integer)),
+    field("adjustedUnitPrice", DataType::Double),
+    field("adjustedUnitCost", DataType::Double),
+    field("allowRepeatService", DataType::Boolean),
+    field("quoteItemID", DataType::Integer),
+];
+
+/// One field's value, borrowed from an entity, as the filter evaluator sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scalar<'a> {
+    Null,
+    Int(i64),
+    Float(f64),
+    Str(&'a str),
+    Bool(bool),
+    Date(DateTime<Utc>),
+}
+
+impl<'a> From<Option<&'a String>> for Scalar<'a> {
+    fn from(value: Option<&'a String>) -> Self {
+        value.map_or(Scalar::Null, |text| Scalar::Str(text))
+    }
+}
+impl From<Option<f64>> for Scalar<'_> {
+    fn from(value: Option<f64>) -> Self {
+        value.map_or(Scalar::Null, Scalar::Float)
+    }
+}
+impl From<Option<i32>> for Scalar<'_> {
+    fn from(value: Option<i32>) -> Self {
+        value.map_or(Scalar::Null, |n| Scalar::Int(n.into()))
+    }
+}
+
+/// A stored entity: an id, typed field access by canonical field name, and the foreign keys the
+/// store indexes so that queries on them do not scan.
+pub trait Entity: Clone + Serialize + for<'de> Deserialize<'de> + Send + Sync + 'static {
+    const KIND: EntityKind;
+    /// Canonical names of the indexed integer fields, in the order `index_keys` returns them.
+    const INDEXED: &'static [&'static str];
+    fn id(&self) -> i64;
+    /// `name` is canonical (as in `KIND.fields()`); an unknown name is `Null`.
+    fn value(&self, name: &str) -> Scalar<'_>;
+    fn index_keys(&self) -> Vec<i64>;
+}
+
+impl Entity for Company {
+    const KIND: EntityKind = EntityKind::Companies;
+    const INDEXED: &'static [&'static str] = &[];
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn value(&self, name: &str) -> Scalar<'_> {
+        match name {
+            "id" => Scalar::Int(self.id),
+            "companyName" => Scalar::Str(&self.company_name),
+            "companyNumber" => self.company_number.as_ref().into(),
+            "companyType" => self.company_type.into(),
+            "isActive" => Scalar::Bool(self.is_active),
+            _ => Scalar::Null,
+        }
+    }
+    fn index_keys(&self) -> Vec<i64> {
+        Vec::new()
+    }
+}
+
+impl Entity for Contract {
+    const KIND: EntityKind = EntityKind::Contracts;
+    const INDEXED: &'static [&'static str] = &["companyID"];
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn value(&self, name: &str) -> Scalar<'_> {
+        match name {
+            "id" => Scalar::Int(self.id),
+            "companyID" => Scalar::Int(self.company_id),
+            "contractName" => Scalar::Str(&self.contract_name),
+            "contractNumber" => self.contract_number.as_ref().into(),
+            "contractType" => Scalar::Int(self.contract_type.into()),
+            "status" => Scalar::Int(self.status.into()),
+            "startDate" => Scalar::Date(self.start_date),
+            "endDate" => Scalar::Date(self.end_date),
+            _ => Scalar::Null,
+        }
+    }
+    fn index_keys(&self) -> Vec<i64> {
+        vec![self.company_id]
+    }
+}
+
+impl Entity for Service {
+    const KIND: EntityKind = EntityKind::Services;
+    const INDEXED: &'static [&'static str] = &[];
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn value(&self, name: &str) -> Scalar<'_> {
+        match name {
+            "id" => Scalar::Int(self.id),
+            "name" => Scalar::Str(&self.name),
+            "description" => self.description.as_ref().into(),
+            "invoiceDescription" => self.invoice_description.as_ref().into(),
+            "unitPrice" => self.unit_price.into(),
+            "unitCost" => self.unit_cost.into(),
+            "isActive" => Scalar::Bool(self.is_active),
+            _ => Scalar::Null,
+        }
+    }
+    fn index_keys(&self) -> Vec<i64> {
+        Vec::new()
+    }
+}
+
+impl Entity for ContractService {
+    const KIND: EntityKind = EntityKind::ContractServices;
+    const INDEXED: &'static [&'static str] = &["contractID", "serviceID"];
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn value(&self, name: &str) -> Scalar<'_> {
+        match name {
+            "id" => Scalar::Int(self.id),
+            "contractID" => Scalar::Int(self.contract_id),
+            "serviceID" => Scalar::Int(self.service_id),
+            "unitPrice" => self.unit_price.into(),
+            "unitCost" => self.unit_cost.into(),
+            "invoiceDescription" => self.invoice_description.as_ref().into(),
+            "internalDescription" => self.internal_description.as_ref().into(),
+            _ => Scalar::Null,
+        }
+    }
+    fn index_keys(&self) -> Vec<i64> {
+        vec![self.contract_id, self.service_id]
+    }
+}
+
+impl Entity for ContractServiceUnit {
+    const KIND: EntityKind = EntityKind::ContractServiceUnits;
+    const INDEXED: &'static [&'static str] = &["contractID", "contractServiceID", "serviceID"];
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn value(&self, name: &str) -> Scalar<'_> {
+        match name {
+            "id" => Scalar::Int(self.id),
+            "contractID" => Scalar::Int(self.contract_id),
+            "contractServiceID" => Scalar::Int(self.contract_service_id),
+            "serviceID" => Scalar::Int(self.service_id),
+            "startDate" => Scalar::Date(self.start_date),
+            "endDate" => Scalar::Date(self.end_date),
+            "units" => Scalar::Int(self.units.into()),
+            "price" => self.price.into(),
+            "cost" => self.cost.into(),
+            "approveAndPostDate" => self.approve_and_post_date.map_or(Scalar::Null, Scalar::Date),
+            _ => Scalar::Null,
+        }
+    }
+    fn index_keys(&self) -> Vec<i64> {
+        vec![self.contract_id, self.contract_service_id, self.service_id]
+    }
+}
+
+/// A posted ContractServiceAdjustment, kept for the state dump; the API never reads it back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Adjustment {
+    pub id: i64,
+    #[serde(rename = "contractID")]
+    pub contract_id: i64,
+    #[serde(rename = "contractServiceID")]
+    pub contract_service_id: i64,
+    #[serde(rename = "serviceID")]
+    pub service_id: i64,
+    #[serde(rename = "effectiveDate")]
+    pub effective_date: DateTime<Utc>,
+    #[serde(rename = "unitChange")]
+    pub unit_change: i32,
+    #[serde(rename = "adjustedUnitPrice")]
+    pub adjusted_unit_price: Option<f64>,
+    #[serde(rename = "adjustedUnitCost")]
+    pub adjusted_unit_cost: Option<f64>,
+    #[serde(rename = "allowRepeatService")]
+    pub allow_repeat_service: Option<bool>,
+    #[serde(rename = "quoteItemID")]
+    pub quote_item_id: Option<i64>,
+}
