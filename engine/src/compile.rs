@@ -34,9 +34,9 @@ pub enum CompileError {
     PeriodMismatch { selector: String, start: String, end: String },
 }
 
-/// Where each billing row of the Atria snapshot ended up: the index of the plan action that
-/// accounts for it, or `None` when the row is out of scope (not billable, filtered out).
-pub type Provenance = Vec<Option<usize>>;
+/// Where each billing row of the Atria snapshot ended up: the indexes of the plan actions that
+/// account for it (exactly one for a billable row in scope, none for any other row).
+pub type Provenance = Vec<Vec<usize>>;
 
 pub fn compile(input: CompileInput<'_>) -> Result<Plan, CompileError> {
     compile_with_provenance(input).map(|(plan, _)| plan)
@@ -141,10 +141,10 @@ pub fn compile_with_provenance(input: CompileInput<'_>) -> Result<(Plan, Provena
 
     let (actions, rows_of_actions): (Vec<Action>, Vec<Vec<usize>>) =
         compiler.actions.into_iter().map(|planned| (planned.action, planned.rows)).unzip();
-    let mut provenance = vec![None; atria.billing.len()];
+    let mut provenance = vec![Vec::new(); atria.billing.len()];
     for (action_index, rows) in rows_of_actions.iter().enumerate() {
         for &row in rows {
-            provenance[row] = Some(action_index);
+            provenance[row].push(action_index);
         }
     }
 

@@ -1,1 +1,276 @@
-//! Compile unit tests.
+//! Compile semantics case by case, each through one `check` helper: a change to the seed
+//! example in, the plan's actions as compact lines out.
+
+use chrono::{DateTime, Utc};
+
+use super::*;
+use crate::snapshot::{parse_atria, parse_autotask};
+use crate::spec::{CustomerOverride, Guards};
+
+const SEED_SPEC: &str = include_str!("../../../fixtures/seed-example/job.yaml");
+const SEED_ATRIA: &str = include_str!("../../../fixtures/seed-example/atria.json");
+const SEED_AUTOTASK: &str = include_str!("../../../fixtures/seed-example/autotask.json");
+
+fn as_of() -> DateTime<Utc> {
+    "2026-11-24T22:00:00Z".parse().expect("a valid time")
+}
+
+/// Compiles the seed example after `edit`, and lists the actions as
+/// `customer kind code service from→to` lines plus the log's codes.
+fn check(edit: impl FnOnce(&mut JobSpec, &mut AtriaSnapshot, &mut AutotaskSnapshot), expected: &str) {
+    let mut spec = crate::spec::parse(SEED_SPEC).expect("seed spec");
+    let mut atria = parse_atria(SEED_ATRIA.as_bytes()).expect("seed atria");
+    let mut autotask = parse_autotask(SEED_AUTOTASK.as_bytes()).expect("seed autotask");
+    edit(&mut spec, &mut atria, &mut autotask);
+    let plan = compile(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of: as_of() })
+        .expect("compiles");
+    let mut lines: Vec<String> = plan
+        .actions
+        .iter()
+        .map(|action| {
+            let service = action.service_id.map_or("-".to_owned(), |id| id.to_string());
+            let change = match (action.from, action.to) {
+                (Some(from), Some(to)) => format!(" {from}→{to}"),
+                (None, Some(to)) => format!(" →{to}"),
+                _ => String::new(),
+            };
+            format!("{} {} {} {service}{change}", action.customer_code, action.kind.as_str(), action.code)
+        })
+        .collect();
+    let codes: Vec<&str> = plan.log.iter().map(|entry| entry.code.as_str()).collect();
+    lines.push(format!("log {}", codes.join(" ")));
+    let actual = lines.join("\n");
+    assert_eq!(actual.trim(), expected.trim(), "\n--- actual ---\n{actual}\n");
+}
+
+#[test]
+fn the_seed_example() {
+    check(
+        |_, _, _| {},
+        "
+ASP update AT09 12 20→25
+ASP zero AT13 17 3→0
+ASP create AT11 31 0→4
+ASP skip AT07 - →1
+SampleCustomerShortCodeName unchanged AT10 12 10→10
+SampleCustomerShortCodeName update AT09 40 3→5
+SampleCustomerShortCodeName skip AT08 - →2
+log AT22 AT01 AT09 AT13 AT11 AT07 AT10 AT09 AT08 AT20 AT21 AT24",
+    );
+}
+
+#[test]
+fn without_allow_create_a_missing_line_is_at12() {
+    check(
+        |spec, atria, _| {
+            spec.allow_create_items = false;
+            atria
+                .billing
+                .retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("31"));
+        },
+        "
+ASP skip AT12 31 →4
+log AT22 AT01 AT12 AT20 AT21 AT24",
+    );
+}
+
+#[test]
+fn proration_reads_the_units_in_force_at_the_as_of_time() {
+    check(
+        |spec, atria, autotask| {
+            spec.pro_rated_transactions = true;
+            atria
+                .billing
+                .retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
+            // An earlier adjustment split the line on 2026-11-10: 20 units, then 22.
+            let mut tail = autotask.contract_service_units[0].clone();
+            autotask.contract_service_units[0].end_date = "2026-11-09T23:59:59Z".parse().expect("time");
+            tail.id = 7100;
+            tail.start_date = "2026-11-10T00:00:00Z".parse().expect("time");
+            tail.units = 22;
+            autotask.contract_service_units.push(tail);
+        },
+        "
+ASP update AT09 12 22→25
+log AT22 AT01 AT09 AT20 AT21 AT24",
+    );
+}
+
+#[test]
+fn without_proration_the_period_start_decides() {
+    check(
+        |_, atria, autotask| {
+            atria
+                .billing
+                .retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
+            let mut tail = autotask.contract_service_units[0].clone();
+            autotask.contract_service_units[0].end_date = "2026-11-09T23:59:59Z".parse().expect("time");
+            tail.id = 7100;
+            tail.start_date = "2026-11-10T00:00:00Z".parse().expect("time");
+            tail.units = 22;
+            autotask.contract_service_units.push(tail);
+        },
+        "
+ASP update AT09 12 20→25
+log AT22 AT01 AT09 AT20 AT21 AT24",
+    );
+}
+
+#[test]
+fn customers_match_by_company_number() {
+    check(
+        |spec, atria, _| {
+            spec.customer_match = CustomerMatch::CompanyNumber;
+            atria.customers[0].billing_identifier = Some(" asp-001 ".to_owned());
+            atria.customers[1].billing_identifier = Some("29683542".to_owned());
+            atria.billing.retain(|row| row.product_sku.as_deref() == Some("12"));
+        },
+        "
+ASP update AT09 12 20→25
+SampleCustomerShortCodeName skip AT05 -
+log AT22 AT01 AT09 AT05 AT20 AT21 AT24",
+    );
+}
+
+#[test]
+fn an_override_contract_of_another_company_is_at06() {
+    check(
+        |spec, atria, _| {
+            let pick = CustomerOverride { contract_id: Some(992), skip: false };
+            spec.overrides.insert("ASP".to_owned(), pick);
+            atria.billing.retain(|row| row.customer_code == "ASP");
+        },
+        "
+ASP skip AT06 -
+log AT22 AT01 AT06 AT20 AT21 AT24",
+    );
+}
+
+#[test]
+fn an_override_skip_leaves_the_customer_out() {
+    check(
+        |spec, _, _| {
+            let skip = CustomerOverride { contract_id: None, skip: true };
+            spec.overrides.insert("SampleCustomerShortCodeName".to_owned(), skip);
+            spec.customers.push("NOBODY".to_owned());
+        },
+        "
+ASP update AT09 12 20→25
+ASP zero AT13 17 3→0
+ASP create AT11 31 0→4
+ASP skip AT07 - →1
+log AT22 AT01 AT28 AT09 AT13 AT11 AT07 AT20 AT21 AT24",
+    );
+}
+
+#[test]
+fn a_sku_map_bundle_sums_rows_and_a_map_to_a_missing_service_is_at08() {
+    check(
+        |spec, atria, _| {
+            spec.sku_map.insert("M365-BP-NCE".to_owned(), 12);
+            spec.sku_map.insert("M365-BP-LEGACY".to_owned(), 12);
+            spec.sku_map.insert("GONE".to_owned(), 404);
+            atria
+                .billing
+                .retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
+            let mut legacy = atria.billing[0].clone();
+            atria.billing[0].product_sku = Some("M365-BP-NCE".to_owned());
+            legacy.product_sku = Some("M365-BP-LEGACY".to_owned());
+            legacy.this_month_count = 3;
+            let mut gone = legacy.clone();
+            gone.product_sku = Some("GONE".to_owned());
+            atria.billing.extend([legacy, gone]);
+        },
+        "
+ASP update AT09 12 20→28
+ASP skip AT08 - →3
+log AT22 AT01 AT09 AT08 AT20 AT21 AT24",
+    );
+}
+
+#[test]
+fn guards_turn_changes_into_at30() {
+    check(
+        |spec, atria, _| {
+            spec.guards = Guards { allow_reduce_to_zero: false, max_decrease_percent: 10 };
+            atria.billing.retain(|row| {
+                row.product_sku.as_deref() == Some("17") || row.product_sku.as_deref() == Some("40")
+            });
+            atria.billing.retain(|row| row.billable);
+            atria.billing[1].this_month_count = 2; // Sample: Azure Backup 3 → 2 is a 33% drop
+        },
+        "
+ASP skip AT30 17 3→0
+SampleCustomerShortCodeName skip AT30 40 3→2
+log AT22 AT01 AT30 AT30 AT20 AT21 AT24",
+    );
+}
+
+#[test]
+fn deprovisioned_customers_come_last_and_zero_unbilled_lines_only_when_asked() {
+    let deprovision = |spec: &mut JobSpec, atria: &mut AtriaSnapshot, zero_unbilled: bool| {
+        spec.zero_unbilled_lines = zero_unbilled;
+        spec.customers.clear();
+        atria.customers[2].status = CustomerStatus::Deprovisioned; // NOTFILTERED, line 12 at 7 units
+        atria.billing.retain(|row| row.customer_code == "SampleCustomerShortCodeName");
+    };
+    check(
+        |spec, atria, _| deprovision(spec, atria, false),
+        "
+SampleCustomerShortCodeName unchanged AT10 12 10→10
+SampleCustomerShortCodeName update AT09 40 3→5
+SampleCustomerShortCodeName skip AT08 - →2
+log AT22 AT01 AT10 AT09 AT08 AT20 AT21 AT24",
+    );
+    check(
+        |spec, atria, _| deprovision(spec, atria, true),
+        "
+SampleCustomerShortCodeName unchanged AT10 12 10→10
+SampleCustomerShortCodeName update AT09 40 3→5
+SampleCustomerShortCodeName skip AT08 - →2
+NOTFILTERED zero AT13 12 7→0
+log AT22 AT01 AT10 AT09 AT08 AT20 AT13 AT21 AT24",
+    );
+}
+
+#[test]
+fn no_billable_row_is_at15_even_with_zero_unbilled_lines() {
+    check(
+        |spec, atria, _| {
+            spec.zero_unbilled_lines = true;
+            for row in &mut atria.billing {
+                row.billable = false;
+            }
+        },
+        "log AT22 AT01 AT15 AT24",
+    );
+}
+
+#[test]
+fn a_date_outside_the_snapshot_period_is_refused() {
+    let spec = crate::spec::parse(&SEED_SPEC.replace("billingPeriod: current", "billingPeriod: 2026-10-25"))
+        .expect("spec");
+    let atria = parse_atria(SEED_ATRIA.as_bytes()).expect("atria");
+    let autotask = parse_autotask(SEED_AUTOTASK.as_bytes()).expect("autotask");
+    let error = compile(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of: as_of() })
+        .expect_err("2026-10-25 is before the period");
+    assert_eq!(
+        error.to_string(),
+        "AT19 the spec's billingPeriod `2026-10-25` is not in the Atria snapshot's period 2026-10-26 – 2026-11-25; fetch that period"
+    );
+}
+
+#[test]
+fn every_message_fills_its_placeholders() {
+    let spec = crate::spec::parse(include_str!("../../../fixtures/every-code/job.yaml")).expect("spec");
+    let atria = parse_atria(include_bytes!("../../../fixtures/every-code/atria.json")).expect("atria");
+    let autotask =
+        parse_autotask(include_bytes!("../../../fixtures/every-code/autotask.json")).expect("autotask");
+    let plan = compile(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of: as_of() })
+        .expect("compiles");
+    for entry in &plan.log {
+        for name in entry.code.placeholders() {
+            assert!(!entry.message.contains(&format!("{{{name}}}")), "{}: {}", entry.code, entry.message);
+        }
+    }
+}

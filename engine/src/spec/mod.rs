@@ -66,9 +66,14 @@ pub struct JobSpec {
     pub zero_unbilled_lines: bool,
     #[serde(default)]
     pub guards: Guards,
+    /// Where Atria is; needed only by the online commands. (Schema without `null`, so that
+    /// problems inside the section are reported where they are.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "AtriaConnection")]
     pub atria: Option<AtriaConnection>,
+    /// Where Autotask is, and the API user's credentials; needed only by the online commands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "AutotaskConnection")]
     pub autotask: Option<AutotaskConnection>,
 }
 
