@@ -56,7 +56,9 @@ pub fn router(state: AppState) -> Router {
             Endpoint::BillingSummary => get(api::billing_summary),
             Endpoint::BillingDetail => get(api::billing_detail),
         };
-        api = api.route(endpoint.path(), handler);
+        // A per-route fallback, unlike the router's, runs inside the layers: a wrong method is
+        // counted and logged like any other request.
+        api = api.route(endpoint.path(), handler.fallback(api::method_not_allowed));
     }
     // The last layer added runs first: faults and the ledger see every request, auth comes after.
     let api = api
