@@ -88,8 +88,9 @@ impl Route {
                 let child = EntityKind::from_contract_child_segment(child)?;
                 match tail {
                     [] => Route::Child(child, parent),
+                    tail if info(tail).is_some() => Route::Info(child, info(tail)?),
                     [id] => Route::ChildItem(child, parent, id.parse().ok()?),
-                    tail => Route::Info(child, info(tail)?),
+                    _ => return None,
                 }
             }
             _ => return None,

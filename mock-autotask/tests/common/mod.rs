@@ -178,6 +178,10 @@ pub fn model_schema(model: &str) -> Json {
 }
 
 fn convert_definition(definition: &Json, known: &serde_json::Map<String, Json>) -> Json {
+    // A model without properties is .NET's `object`: anything goes.
+    if definition["properties"].as_object().is_none_or(|properties| properties.is_empty()) {
+        return json!({});
+    }
     let mut properties = serde_json::Map::new();
     for (name, property) in definition["properties"].as_object().into_iter().flatten() {
         properties.insert(camel_case(name), convert_property(property, known));
