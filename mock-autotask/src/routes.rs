@@ -392,6 +392,17 @@ fn handle(
             };
             let spec = parse_query(kind, &query_json)?;
             let store = state.inner.store.read();
+            // Autotask pages by id, so a narrowed query larger than one page must include it.
+            let narrowed_without_id =
+                spec.include_fields.as_ref().is_some_and(|fields| !fields.contains(&"id"));
+            if narrowed_without_id
+                && !matches!(route, Route::Count(_))
+                && count_rows(&store, kind, &spec)? > MAX_RECORDS_LIMIT
+            {
+                return Err(AppError::invalid(
+                    "IncludeFields must contain id when the query returns more than 500 results.",
+                ));
+            }
             if matches!(route, Route::Count(_)) {
                 let count = count_rows(&store, kind, &spec)?;
                 return Ok(json_response(&json!({ "queryCount": count })));

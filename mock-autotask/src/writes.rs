@@ -4,7 +4,7 @@
 //! Every write validates fully before it changes anything, so a refused write leaves no trace.
 
 use billsync::snapshot::{CONTRACT_TYPE_RECURRING_SERVICE, ContractService, ContractServiceUnit};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use serde_json::{Map, Value as Json};
 
 use crate::entity::{Adjustment, DataType, Entity, EntityKind};
@@ -171,6 +171,12 @@ pub fn update_contract_service(
     }
 }
 
+/// The last second before `at` (rows are inclusive), refusing dates at the edge of time.
+fn second_before(at: DateTime<Utc>) -> Result<DateTime<Utc>, AppError> {
+    at.checked_sub_signed(Duration::seconds(1))
+        .ok_or_else(|| AppError::invalid("effectiveDate is out of range."))
+}
+
 /// A validated adjustment request.
 struct AdjustmentRequest {
     contract_id: Option<i64>,
@@ -212,6 +218,10 @@ fn parse_adjustment(body: &Json) -> Result<AdjustmentRequest, AppError> {
             .ok_or_else(|| AppError::invalid(format!("effectiveDate is not a valid date: `{text}`.")))?,
         _ => return Err(AppError::invalid("effectiveDate is required.")),
     };
+    // Autotask stores SQL Server datetimes: 1753-01-01 to 9999-12-31.
+    if !(1753..=9999).contains(&effective_date.year()) {
+        return Err(AppError::invalid(format!("effectiveDate {effective_date} is out of range.")));
+    }
     let unit_change =
         optional_int(object, "unitChange")?.ok_or_else(|| AppError::invalid("unitChange is required."))?;
     let unit_change = i32::try_from(unit_change)
@@ -379,7 +389,7 @@ pub fn post_adjustment(
         Some(row) => {
             let units = checked_units(row.units)?;
             let period_end = store.period_end(row);
-            let shortened = ContractServiceUnit { end_date: at - Duration::seconds(1), ..row.clone() };
+            let shortened = ContractServiceUnit { end_date: second_before(at)?, ..row.clone() };
             let started = ContractServiceUnit {
                 id: next_row_id,
                 start_date: at,
@@ -410,7 +420,7 @@ pub fn post_adjustment(
                 .min();
             let mut end = other_lines_period_end.unwrap_or(contract.end_date);
             if let Some(next) = later.first() {
-                end = end.min(next.start_date - Duration::seconds(1));
+                end = end.min(second_before(next.start_date)?);
             }
             if end < at {
                 return Err(AppError::invalid(format!(

@@ -1033,3 +1033,41 @@ async fn state_dump_is_a_valid_autotask_snapshot() {
     assert_eq!(snapshot, billsync::snapshot::canonical_autotask(&common::seed_snapshot()));
     assert_eq!(state["ledger"], json!([]));
 }
+
+#[tokio::test]
+async fn include_fields_without_id_is_refused_past_one_page() {
+    let mut snapshot = mock_autotask::state::empty_snapshot();
+    snapshot.services = (1..=501)
+        .map(|id| billsync::snapshot::Service {
+            id,
+            name: format!("S{id}"),
+            description: None,
+            invoice_description: None,
+            unit_price: None,
+            unit_cost: None,
+            is_active: true,
+        })
+        .collect();
+    let ctx = Ctx::with(MockConfig::new(snapshot));
+    let narrowed =
+        |fields: Json| json!({ "filter": [{ "op": "exist", "field": "id" }], "IncludeFields": fields });
+    assert!(ctx.post("Services/query", narrowed(json!(["name"]))).await.expect_errors().contains("id"));
+    let page = ctx.post("Services/query", narrowed(json!(["name", "id"]))).await.expect(200);
+    assert_eq!(page["pageDetails"]["count"], 500);
+    assert!(page["pageDetails"]["nextPageUrl"].is_string());
+    let small = json!({ "filter": [{ "op": "lt", "field": "id", "value": 10 }], "IncludeFields": ["name"] });
+    assert_eq!(
+        ctx.post("Services/query", small).await.expect(200)["items"][0],
+        json!({ "name": "S1", "userDefinedFields": [] })
+    );
+}
+
+#[tokio::test]
+async fn adjustments_at_the_edge_of_time_are_refused_not_panicked() {
+    let ctx = Ctx::seed();
+    for date in ["-262143-01-01", "+262142-12-31", "0000-01-01T00:00:00Z"] {
+        let body = json!({ "contractID": 991, "serviceID": 31, "effectiveDate": date, "unitChange": 1 });
+        let reply = ctx.post("ContractServiceAdjustments", body).await;
+        assert!(reply.status.as_u16() == 500, "{date}: {:?}", reply.body);
+    }
+}
