@@ -1071,3 +1071,33 @@ async fn adjustments_at_the_edge_of_time_are_refused_not_panicked() {
         assert!(reply.status.as_u16() == 500, "{date}: {:?}", reply.body);
     }
 }
+
+#[tokio::test]
+async fn put_replaces_writable_fields_and_nulls_the_omitted_ones() {
+    let ctx = Ctx::seed();
+    let put = json!({ "id": 12, "name": "M365 BP", "isActive": false });
+    assert_eq!(ctx.call("PUT", "Services", Some(put)).await.expect(200), json!({ "itemId": 12 }));
+    let service = ctx.get("Services/12").await.expect(200)["item"].clone();
+    assert_eq!(
+        service,
+        json!({ "id": 12, "name": "M365 BP", "description": null, "invoiceDescription": null, "unitPrice": null,
+                "unitCost": null, "isActive": false, "userDefinedFields": [] })
+    );
+    let contract = json!({ "id": 993, "companyID": 29683542, "contractName": "Now recurring", "contractType": 7, "status": 1,
+                           "startDate": "2026-01-01", "endDate": "2026-12-31" });
+    ctx.call("PUT", "Contracts", Some(contract)).await.expect(200);
+    ctx.post("Contracts/993/Services", json!({ "serviceID": 12 })).await.expect(200);
+    let backwards = json!({ "id": 993, "startDate": "2027-01-01" });
+    assert!(ctx.call("PATCH", "Contracts", Some(backwards)).await.expect_errors().contains("endDate"));
+}
+
+#[tokio::test]
+async fn the_config_loads_a_fixture_folder() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/seed-example");
+    let config = MockConfig::from_fixture(&dir).expect("the seed fixture");
+    assert_eq!(config.seed.companies.len(), 3);
+    assert_eq!(config.credentials.username, "fred@cspservices.com");
+    assert_eq!(config.limits.hourly_request_limit, 10_000);
+    assert_eq!(config.limits.latency_past_half, Duration::from_millis(500));
+    assert!(MockConfig::from_fixture(&dir.join("missing")).is_err());
+}
