@@ -149,8 +149,14 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
 }
 
 fn print(text: &str) -> anyhow::Result<()> {
+    print_with(|stdout| stdout.write_all(text.as_bytes()))
+}
+
+fn print_with(
+    write: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match write(&mut stdout).and_then(|()| stdout.flush()) {
         // A closed pipe (`billsync show plan.json | head`) is not an error.
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to stdout"),
@@ -187,10 +193,14 @@ fn parse_as_of(text: Option<&str>) -> anyhow::Result<DateTime<Utc>> {
 
 fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let as_of = parse_as_of(args.as_of.as_deref())?;
-    // Read and check every input before reporting, so one run names every broken file.
-    let spec = spec::load(&args.spec);
-    let atria = snapshot::load_atria(&args.atria);
-    let autotask = snapshot::load_autotask(&args.autotask);
+    // Read and check every input before reporting, so one run names every broken file; the
+    // two snapshots load side by side.
+    let (spec, (atria, autotask)) = std::thread::scope(|scope| {
+        let atria = scope.spawn(|| snapshot::load_atria(&args.atria));
+        let autotask = snapshot::load_autotask(&args.autotask);
+        let spec = spec::load(&args.spec);
+        (spec, (atria.join().expect("loading does not panic"), autotask))
+    });
     let (spec, atria, autotask) = match (spec, atria, autotask) {
         (Ok(spec), Ok(atria), Ok(autotask)) => (spec, atria, autotask),
         (spec, atria, autotask) => {
@@ -203,22 +213,30 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     };
     let plan = compile(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of })
         .with_context(|| format!("{}: billingPeriod", args.spec.display()))?;
-    let json = plan.to_json();
+    // The snapshots are not needed past this point; a big run's peak memory drops with them.
+    drop((atria, autotask));
     if let Some(out) = &args.out {
-        write_atomically(out, json.as_bytes())?;
+        write_atomically(out, |file| plan.write_json(file))?;
     }
     if args.json {
-        print(&json)?;
+        print_with(|stdout| plan.write_json(stdout))?;
     } else {
         print(&text(&plan, TextOptions::default()))?;
     }
     Ok(if args.detailed_exitcode && plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
-/// Writes through a temporary file and a rename, so a reader never sees half a plan.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// Writes through a temporary file and a rename, so a reader never sees half a file.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
     let file_name = path.file_name().with_context(|| format!("{}: not a file path", path.display()))?;
     let temporary = path.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
-    std::fs::write(&temporary, bytes).with_context(|| format!("{}: cannot write", temporary.display()))?;
+    let written = std::fs::File::create(&temporary).and_then(|mut file| write(&mut file));
+    if let Err(error) = written {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error).with_context(|| format!("{}: cannot write", path.display()));
+    }
     std::fs::rename(&temporary, path).with_context(|| format!("{}: cannot write", path.display()))
 }

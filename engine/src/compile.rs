@@ -39,10 +39,29 @@ pub enum CompileError {
 pub type Provenance = Vec<Vec<usize>>;
 
 pub fn compile(input: CompileInput<'_>) -> Result<Plan, CompileError> {
-    compile_with_provenance(input).map(|(plan, _)| plan)
+    compile_inner(input).map(|(plan, _)| plan)
 }
 
+/// [`compile`], and which plan action accounts for each billing row (for tests and audits).
 pub fn compile_with_provenance(input: CompileInput<'_>) -> Result<(Plan, Provenance), CompileError> {
+    let (plan, rows) = compile_inner(input)?;
+    let mut provenance = vec![Vec::new(); input.atria.billing.len()];
+    for (action_index, &(start, end)) in rows.of_actions.iter().enumerate() {
+        for &row in &rows.arena[start as usize..end as usize] {
+            provenance[row as usize].push(action_index);
+        }
+    }
+    Ok((plan, provenance))
+}
+
+/// The billing rows of each action: ranges into one shared arena (one allocation, not one per
+/// action).
+struct ActionRows {
+    arena: Vec<u32>,
+    of_actions: Vec<(u32, u32)>,
+}
+
+fn compile_inner(input: CompileInput<'_>) -> Result<(Plan, ActionRows), CompileError> {
     let CompileInput { spec, atria, autotask, as_of } = input;
     let period = &atria.period;
     if let PeriodSelector::Containing(date) = spec.billing_period
@@ -65,6 +84,7 @@ pub fn compile_with_provenance(input: CompileInput<'_>) -> Result<(Plan, Provena
         effective_date,
         resolved: HashMap::new(),
         actions: Vec::new(),
+        row_arena: Vec::new(),
     };
     let period_end = period.end_date.to_string();
 
@@ -139,17 +159,18 @@ pub fn compile_with_provenance(input: CompileInput<'_>) -> Result<(Plan, Provena
     let status = JobStatus::of(log.iter().map(|entry| entry.level));
     log.push(entry(Code::AT24, None, Code::AT24.message(&[("status", status.as_str())])));
 
-    let (actions, rows_of_actions): (Vec<Action>, Vec<Vec<usize>>) =
+    let (actions, of_actions): (Vec<Action>, Vec<(u32, u32)>) =
         compiler.actions.into_iter().map(|planned| (planned.action, planned.rows)).unzip();
-    let mut provenance = vec![Vec::new(); atria.billing.len()];
-    for (action_index, rows) in rows_of_actions.iter().enumerate() {
-        for &row in rows {
-            provenance[row].push(action_index);
-        }
-    }
+    let rows = ActionRows { arena: compiler.row_arena, of_actions };
 
     let spec_sha256 = spec.sha256();
-    let inputs = Inputs { atria_sha256: atria_sha256(atria), autotask_sha256: autotask_sha256(autotask) };
+    // The two digests are the costliest part of a big compile and independent: one core each.
+    let (atria_digest, autotask_digest) = std::thread::scope(|scope| {
+        let atria_digest = scope.spawn(|| atria_sha256(atria));
+        let autotask_digest = autotask_sha256(autotask);
+        (atria_digest.join().expect("hashing does not panic"), autotask_digest)
+    });
+    let inputs = Inputs { atria_sha256: atria_digest, autotask_sha256: autotask_digest };
     let plan_id = {
         let mut hasher = Sha256::new();
         for part in [&spec_sha256, &inputs.atria_sha256, &inputs.autotask_sha256, &as_of.to_rfc3339()] {
@@ -184,7 +205,7 @@ pub fn compile_with_provenance(input: CompileInput<'_>) -> Result<(Plan, Provena
         actions,
         log,
     };
-    Ok((plan, provenance))
+    Ok((plan, rows))
 }
 
 fn entry(code: Code, customer_code: Option<&str>, message: String) -> LogEntry {
@@ -203,10 +224,10 @@ fn log_of(actions: &mut [Planned]) -> Vec<LogEntry> {
         .collect()
 }
 
-/// An action with the billing rows it accounts for.
+/// An action with the billing rows it accounts for (a range of the compiler's row arena).
 struct Planned {
     action: Action,
-    rows: Vec<usize>,
+    rows: (u32, u32),
 }
 
 type SortKey<'a> =
@@ -314,6 +335,7 @@ struct Compiler<'a> {
     /// SKU → resolution, so a million rows resolve a few thousand distinct SKUs once each.
     resolved: HashMap<Option<String>, Resolution>,
     actions: Vec<Planned>,
+    row_arena: Vec<u32>,
 }
 
 /// Who an action is about, and the values every message may use.
@@ -378,7 +400,9 @@ impl<'a> Compiler<'a> {
             effective_date: kind.is_change().then_some(self.effective_date),
             message: fill.message,
         };
-        self.actions.push(Planned { action, rows: fill.rows });
+        let start = self.row_arena.len() as u32;
+        self.row_arena.extend(fill.rows.iter().map(|&row| row as u32));
+        self.actions.push(Planned { action, rows: (start, self.row_arena.len() as u32) });
         self.actions.len() - 1
     }
 

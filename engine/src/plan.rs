@@ -2,6 +2,7 @@
 //! reviewed, committed and later applied.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -172,6 +173,14 @@ impl Plan {
         let mut text = serde_json::to_string_pretty(self).expect("plans always serialize");
         text.push('\n');
         text
+    }
+
+    /// Writes [`Plan::to_json`]'s text to `writer` without building it in memory first.
+    pub fn write_json(&self, writer: impl std::io::Write) -> std::io::Result<()> {
+        let mut writer = std::io::BufWriter::with_capacity(1 << 16, writer);
+        serde_json::to_writer_pretty(&mut writer, self)?;
+        writer.write_all(b"\n")?;
+        writer.flush()
     }
 
     pub fn from_json(bytes: &[u8]) -> Result<Plan, Problems> {

@@ -35,30 +35,32 @@ pub fn text(plan: &Plan, options: TextOptions) -> String {
     );
 
     let deprovisioned = deprovisioned_customers(plan);
-    let shown: Vec<&Action> =
-        plan.actions.iter().filter(|action| show_unchanged || action.kind != ActionKind::Unchanged).collect();
+    let shown = |action: &&Action| show_unchanged || action.kind != ActionKind::Unchanged;
     // Align the `from → to` column over the lines that have one.
-    let subject_width = shown
+    let subject_width = plan
+        .actions
         .iter()
+        .filter(shown)
         .filter(|action| action.kind != ActionKind::Skip)
         .map(|action| subject(action).chars().count())
         .max()
         .unwrap_or(0);
-    let mut current_customer: Option<&str> = None;
-    for action in &shown {
-        if current_customer != Some(action.customer_code.as_str()) {
-            current_customer = Some(&action.customer_code);
-            out.push('\n');
-            out.push_str(&customer_header(
-                plan,
-                action,
-                deprovisioned.contains(action.customer_code.as_str()),
-            ));
-            out.push('\n');
+    let mut shown_any = false;
+    // Actions come grouped by customer: one header per run of the same customer code.
+    for group in plan.actions.chunk_by(|a, b| a.customer_code == b.customer_code) {
+        let visible: Vec<&Action> = group.iter().filter(shown).collect();
+        if visible.is_empty() {
+            continue;
         }
-        let _ = writeln!(out, "  {}", action_line(action, subject_width));
+        shown_any = true;
+        out.push('\n');
+        out.push_str(&customer_header(group, deprovisioned.contains(group[0].customer_code.as_str())));
+        out.push('\n');
+        for action in visible {
+            let _ = writeln!(out, "  {}", action_line(action, subject_width));
+        }
     }
-    if shown.is_empty() {
+    if !shown_any {
         out.push_str("\nNo actions.\n");
     }
     out.push('\n');
@@ -97,12 +99,12 @@ fn deprovisioned_customers(plan: &Plan) -> BTreeSet<&str> {
     codes
 }
 
-fn customer_header(plan: &Plan, first: &Action, deprovisioned: bool) -> String {
+fn customer_header(group: &[Action], deprovisioned: bool) -> String {
+    let first = &group[0];
     let mut header = format!("{} — {}", first.customer_code, first.customer_name);
     // The company and contract are the same on every action of the customer that names them.
-    let any = plan.actions.iter().filter(|action| action.customer_code == first.customer_code);
-    let company = any.clone().find_map(|action| action.company_id);
-    let contract = any.clone().find_map(|action| action.contract_id);
+    let company = group.iter().find_map(|action| action.company_id);
+    let contract = group.iter().find_map(|action| action.contract_id);
     let mut details = Vec::new();
     if deprovisioned {
         details.push("deprovisioned".to_owned());

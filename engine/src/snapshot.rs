@@ -266,26 +266,34 @@ pub fn parse_autotask(bytes: &[u8]) -> Result<AutotaskSnapshot, Problems> {
 
 /// Fast path: typed deserialization straight from the bytes. Only when that fails is the slow
 /// path taken (a `Value` checked against the JSON Schema) to name every problem with its path.
-fn parse_typed<T: DeserializeOwned>(bytes: &[u8], kind: SnapshotKind) -> Result<T, Problems> {
+fn parse_typed<T: DeserializeOwned + HasFormat>(bytes: &[u8], kind: SnapshotKind) -> Result<T, Problems> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Problems::one(Problem::at("$", "the file is empty; expected a JSON snapshot")));
     }
     match serde_json::from_slice::<T>(bytes) {
-        Ok(value) => {
-            // The typed parse accepts any `format` string; the check is ours.
-            let format = serde_json::from_slice::<FormatOnly>(bytes).map(|f| f.format).ok();
-            if format.as_deref() != Some(kind.format()) {
-                return Err(Problems::one(wrong_format(format.as_deref(), kind)));
-            }
-            Ok(value)
+        // The typed parse accepts any `format` string; the check is ours.
+        Ok(value) if value.format() != kind.format() => {
+            Err(Problems::one(wrong_format(Some(value.format()), kind)))
         }
+        Ok(value) => Ok(value),
         Err(typed_error) => Err(diagnose(bytes, kind, &typed_error)),
     }
 }
 
-#[derive(Deserialize)]
-struct FormatOnly {
-    format: String,
+trait HasFormat {
+    fn format(&self) -> &str;
+}
+
+impl HasFormat for AtriaSnapshot {
+    fn format(&self) -> &str {
+        &self.format
+    }
+}
+
+impl HasFormat for AutotaskSnapshot {
+    fn format(&self) -> &str {
+        &self.format
+    }
 }
 
 fn wrong_format(found: Option<&str>, kind: SnapshotKind) -> Problem {
@@ -480,17 +488,67 @@ pub fn canonical_autotask(snapshot: &AutotaskSnapshot) -> AutotaskSnapshot {
     canonical
 }
 
+/// sha256 of the canonical form, streamed record by record without copying the snapshot.
 pub fn atria_sha256(snapshot: &AtriaSnapshot) -> String {
-    sha256_json(&canonical_atria(snapshot))
+    #[derive(Serialize)]
+    struct Canonical<'a> {
+        format: &'a str,
+        period: &'a BillingPeriod,
+        customers: Vec<&'a AtriaCustomer>,
+        billing: Vec<&'a BillingRow>,
+    }
+    let mut customers: Vec<&AtriaCustomer> = snapshot.customers.iter().collect();
+    customers.sort_by(|a, b| a.short_name.cmp(&b.short_name));
+    let mut billing: Vec<&BillingRow> = snapshot.billing.iter().collect();
+    billing.sort_by(|a, b| billing_order(a).cmp(&billing_order(b)));
+    sha256_json(&Canonical { format: &snapshot.format, period: &snapshot.period, customers, billing })
 }
 
 pub fn autotask_sha256(snapshot: &AutotaskSnapshot) -> String {
-    sha256_json(&canonical_autotask(snapshot))
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Canonical<'a> {
+        format: &'a str,
+        companies: Vec<&'a Company>,
+        contracts: Vec<&'a Contract>,
+        services: Vec<&'a Service>,
+        contract_services: Vec<&'a ContractService>,
+        contract_service_units: Vec<&'a ContractServiceUnit>,
+    }
+    fn by_id<T>(items: &[T], id: impl Fn(&T) -> i64) -> Vec<&T> {
+        let mut sorted: Vec<&T> = items.iter().collect();
+        sorted.sort_by_key(|item| id(item));
+        sorted
+    }
+    sha256_json(&Canonical {
+        format: &snapshot.format,
+        companies: by_id(&snapshot.companies, |c| c.id),
+        contracts: by_id(&snapshot.contracts, |c| c.id),
+        services: by_id(&snapshot.services, |s| s.id),
+        contract_services: by_id(&snapshot.contract_services, |l| l.id),
+        contract_service_units: by_id(&snapshot.contract_service_units, |u| u.id),
+    })
+}
+
+type BillingOrder<'a> = (&'a str, Option<&'a str>, &'a str, bool, u32, u32);
+
+fn billing_order(row: &BillingRow) -> BillingOrder<'_> {
+    (
+        &row.customer_code,
+        row.product_sku.as_deref(),
+        &row.summary_grouping,
+        row.billable,
+        row.this_month_count,
+        row.last_month_count,
+    )
 }
 
 pub(crate) fn sha256_json<T: Serialize>(value: &T) -> String {
     let mut hasher = Sha256::new();
-    serde_json::to_writer(HashWriter(&mut hasher), value).expect("snapshot types always serialize");
+    let mut writer = std::io::BufWriter::with_capacity(1 << 16, HashWriter(&mut hasher));
+    serde_json::to_writer(&mut writer, value).expect("snapshot types always serialize");
+    std::io::Write::flush(&mut writer).expect("hashing cannot fail");
+    drop(writer);
     hex::encode(hasher.finalize())
 }
 

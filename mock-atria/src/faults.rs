@@ -161,9 +161,7 @@ pub fn distort_list(body: &mut serde_json::Value, short_page: bool, duplicate_ro
     if short_page {
         items.truncate(items.len() / 2);
     }
-    if duplicate_row {
-        if let Some(first) = items.first().cloned() {
-            items.push(first);
-        }
+    if duplicate_row && let Some(first) = items.first().cloned() {
+        items.push(first);
     }
 }

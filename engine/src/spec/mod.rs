@@ -350,15 +350,14 @@ fn check(spec: &JobSpec) -> Problems {
             ));
         }
     }
-    if let Some(autotask) = &spec.autotask {
-        if autotask.base_url.trim().is_empty()
-            && autotask.zone_user.as_deref().is_none_or(|u| !u.contains('@'))
-        {
-            problems.push(Problem::at(
-                "$.autotask.zoneUser",
-                "AT17 user email is not valid: with a blank `baseUrl`, `zoneUser` must be the email of an Autotask user",
-            ));
-        }
+    if let Some(autotask) = &spec.autotask
+        && autotask.base_url.trim().is_empty()
+        && autotask.zone_user.as_deref().is_none_or(|user| !user.contains('@'))
+    {
+        problems.push(Problem::at(
+            "$.autotask.zoneUser",
+            "AT17 user email is not valid: with a blank `baseUrl`, `zoneUser` must be the email of an Autotask user",
+        ));
     }
     problems
 }
