@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::compile::{CompileInput, compile};
 use crate::plan::Plan;
-use crate::render::{TextOptions, text};
+use crate::render::{TextOptions, text, write_text};
 use crate::{codes::LogLevel, snapshot, spec};
 
 #[derive(Debug, Parser)]
@@ -221,7 +221,7 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         print_with(|stdout| plan.write_json(stdout))?;
     } else {
-        print(&text(&plan, TextOptions::default()))?;
+        print_with(|stdout| write_text(&plan, TextOptions::default(), stdout))?;
     }
     Ok(if args.detailed_exitcode && plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }

@@ -76,6 +76,60 @@ fn compile_inner(input: CompileInput<'_>) -> Result<(Plan, ActionRows), CompileE
     let period_start = period.start_date.and_time(NaiveTime::MIN).and_utc();
     let effective_date = if spec.pro_rated_transactions { as_of } else { period_start };
 
+    // The input digests are the costliest part of a big compile and need nothing else: they
+    // run on a second core while this one decides.
+    let ((atria_digest, autotask_digest), (actions, log, rows)) = std::thread::scope(|scope| {
+        let digests = scope.spawn(|| (atria_sha256(atria), autotask_sha256(autotask)));
+        let decided = decide_all(spec, atria, autotask, effective_date);
+        (digests.join().expect("hashing does not panic"), decided)
+    });
+    let spec_sha256 = spec.sha256();
+    let inputs = Inputs { atria_sha256: atria_digest, autotask_sha256: autotask_digest };
+    let plan_id = {
+        let mut hasher = Sha256::new();
+        for part in [&spec_sha256, &inputs.atria_sha256, &inputs.autotask_sha256, &as_of.to_rfc3339()] {
+            hasher.update(part.as_bytes());
+            hasher.update(b"\n");
+        }
+        hex::encode(hasher.finalize())
+    };
+    let canonical = spec.canonical();
+    let plan = Plan {
+        format: PLAN_FORMAT.to_owned(),
+        plan_id,
+        as_of,
+        job: JobInfo { label: spec.label.clone(), spec_sha256 },
+        period: period.clone(),
+        inputs,
+        settings: Settings {
+            billing_period: spec.billing_period.to_string(),
+            customers: canonical.customers,
+            pro_rated_transactions: spec.pro_rated_transactions,
+            allow_create_items: spec.allow_create_items,
+            sku_type: spec.sku_type,
+            customer_match: spec.customer_match,
+            sku_map: spec.sku_map.clone(),
+            overrides: spec.overrides.clone(),
+            zero_unbilled_lines: spec.zero_unbilled_lines,
+            guards: spec.guards,
+            log_level: spec.log_level,
+            effective_date,
+        },
+        summary: Summary::of(&actions),
+        actions,
+        log,
+    };
+    Ok((plan, rows))
+}
+
+/// Steps 1–8: every action and log entry, and the billing rows behind each action.
+fn decide_all(
+    spec: &JobSpec,
+    atria: &AtriaSnapshot,
+    autotask: &AutotaskSnapshot,
+    effective_date: DateTime<Utc>,
+) -> (Vec<Action>, Vec<LogEntry>, ActionRows) {
+    let period = &atria.period;
     let index = Index::new(autotask);
     let mut compiler = Compiler {
         spec,
@@ -163,49 +217,7 @@ fn compile_inner(input: CompileInput<'_>) -> Result<(Plan, ActionRows), CompileE
         compiler.actions.into_iter().map(|planned| (planned.action, planned.rows)).unzip();
     let rows = ActionRows { arena: compiler.row_arena, of_actions };
 
-    let spec_sha256 = spec.sha256();
-    // The two digests are the costliest part of a big compile and independent: one core each.
-    let (atria_digest, autotask_digest) = std::thread::scope(|scope| {
-        let atria_digest = scope.spawn(|| atria_sha256(atria));
-        let autotask_digest = autotask_sha256(autotask);
-        (atria_digest.join().expect("hashing does not panic"), autotask_digest)
-    });
-    let inputs = Inputs { atria_sha256: atria_digest, autotask_sha256: autotask_digest };
-    let plan_id = {
-        let mut hasher = Sha256::new();
-        for part in [&spec_sha256, &inputs.atria_sha256, &inputs.autotask_sha256, &as_of.to_rfc3339()] {
-            hasher.update(part.as_bytes());
-            hasher.update(b"\n");
-        }
-        hex::encode(hasher.finalize())
-    };
-    let canonical = spec.canonical();
-    let plan = Plan {
-        format: PLAN_FORMAT.to_owned(),
-        plan_id,
-        as_of,
-        job: JobInfo { label: spec.label.clone(), spec_sha256 },
-        period: period.clone(),
-        inputs,
-        settings: Settings {
-            billing_period: spec.billing_period.to_string(),
-            customers: canonical.customers,
-            pro_rated_transactions: spec.pro_rated_transactions,
-            allow_create_items: spec.allow_create_items,
-            sku_type: spec.sku_type,
-            customer_match: spec.customer_match,
-            sku_map: spec.sku_map.clone(),
-            overrides: spec.overrides.clone(),
-            zero_unbilled_lines: spec.zero_unbilled_lines,
-            guards: spec.guards,
-            log_level: spec.log_level,
-            effective_date,
-        },
-        summary: Summary::of(&actions),
-        actions,
-        log,
-    };
-    Ok((plan, rows))
+    (actions, log, rows)
 }
 
 fn entry(code: Code, customer_code: Option<&str>, message: String) -> LogEntry {
@@ -261,7 +273,8 @@ struct Index<'a> {
     services_by_id: HashMap<i64, &'a Service>,
     services_by_text: HashMap<(SkuField, String), Vec<i64>>,
     lines_by_contract: HashMap<i64, Vec<&'a ContractService>>,
-    units_by_line: HashMap<i64, Vec<&'a ContractServiceUnit>>,
+    /// Sorted by contract service id, so one line's rows are a binary search away.
+    units_by_line: Vec<&'a ContractServiceUnit>,
 }
 
 fn fold(text: &str) -> String {
@@ -278,7 +291,7 @@ impl<'a> Index<'a> {
             services_by_id: HashMap::new(),
             services_by_text: HashMap::new(),
             lines_by_contract: HashMap::new(),
-            units_by_line: HashMap::new(),
+            units_by_line: autotask.contract_service_units.iter().collect(),
         };
         for company in &autotask.companies {
             index.companies_by_id.insert(company.id, company);
@@ -310,19 +323,19 @@ impl<'a> Index<'a> {
         for line in &autotask.contract_services {
             index.lines_by_contract.entry(line.contract_id).or_default().push(line);
         }
-        for row in &autotask.contract_service_units {
-            index.units_by_line.entry(row.contract_service_id).or_default().push(row);
-        }
+        index.units_by_line.sort_unstable_by_key(|row| (row.contract_service_id, row.id));
         index
     }
 
     /// Current units of a line at `at`: the covering row that starts last, or 0.
     fn units_at(&self, contract_service_id: i64, at: DateTime<Utc>) -> u32 {
-        self.units_by_line
-            .get(&contract_service_id)
-            .and_then(|rows| {
-                rows.iter().filter(|row| row.covers(at)).max_by_key(|row| (row.start_date, row.id))
-            })
+        let rows = &self.units_by_line;
+        let first = rows.partition_point(|row| row.contract_service_id < contract_service_id);
+        rows[first..]
+            .iter()
+            .take_while(|row| row.contract_service_id == contract_service_id)
+            .filter(|row| row.covers(at))
+            .max_by_key(|row| (row.start_date, row.id))
             .map_or(0, |row| row.units)
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 use crate::codes::{Code, LogLevel};
 use crate::plan::{Action, ActionKind, Plan};
@@ -16,11 +17,18 @@ pub struct TextOptions {
 
 /// The plan as a reviewer reads it: header, actions by customer, summary, then the AT log.
 pub fn text(plan: &Plan, options: TextOptions) -> String {
+    let mut out = Vec::new();
+    write_text(plan, options, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("the rendering is UTF-8")
+}
+
+/// [`text`], written straight to `writer` (a big plan's text need not sit in memory).
+pub fn write_text(plan: &Plan, options: TextOptions, writer: impl std::io::Write) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, writer);
     let log_level = options.log_level.unwrap_or(plan.settings.log_level);
     let show_unchanged = LogLevel::Verbose.shown_at(log_level);
-    let mut out = String::new();
     let period = &plan.period;
-    let _ = writeln!(out, "billsync plan {} — {}", short_id(&plan.plan_id), plan.job.label);
+    writeln!(out, "billsync plan {} — {}", short_id(&plan.plan_id), plan.job.label)?;
     let _ = writeln!(
         out,
         "Period {} – {} ({}), as of {}, effective {}",
@@ -32,7 +40,7 @@ pub fn text(plan: &Plan, options: TextOptions) -> String {
         },
         plan.as_of.format("%Y-%m-%dT%H:%M:%SZ"),
         plan.settings.effective_date.format("%Y-%m-%dT%H:%M:%SZ"),
-    );
+    )?;
 
     let deprovisioned = deprovisioned_customers(plan);
     let shown = |action: &&Action| show_unchanged || action.kind != ActionKind::Unchanged;
@@ -53,27 +61,29 @@ pub fn text(plan: &Plan, options: TextOptions) -> String {
             continue;
         }
         shown_any = true;
-        out.push('\n');
-        out.push_str(&customer_header(group, deprovisioned.contains(group[0].customer_code.as_str())));
-        out.push('\n');
+        out.write_all(b"\n")?;
+        out.write_all(
+            customer_header(group, deprovisioned.contains(group[0].customer_code.as_str())).as_bytes(),
+        )?;
+        out.write_all(b"\n")?;
         for action in visible {
-            let _ = writeln!(out, "  {}", action_line(action, subject_width));
+            writeln!(out, "  {}", action_line(action, subject_width))?;
         }
     }
     if !shown_any {
-        out.push_str("\nNo actions.\n");
+        out.write_all(b"\nNo actions.\n")?;
     }
-    out.push('\n');
-    out.push_str(&summary_line(plan));
-    out.push('\n');
+    out.write_all(b"\n")?;
+    out.write_all(summary_line(plan).as_bytes())?;
+    out.write_all(b"\n")?;
 
     let entries: Vec<_> = plan.log.iter().filter(|entry| entry.level.shown_at(log_level)).collect();
     let _ =
-        writeln!(out, "\nLog ({} and above, {} of {} entries):", log_level, entries.len(), plan.log.len());
+        writeln!(out, "\nLog ({} and above, {} of {} entries):", log_level, entries.len(), plan.log.len())?;
     for entry in entries {
-        let _ = writeln!(out, "  {} {:<7} {}", entry.code, entry.level.as_str(), entry.message);
+        writeln!(out, "  {} {:<7} {}", entry.code, entry.level.as_str(), entry.message)?;
     }
-    out
+    out.flush()
 }
 
 fn short_id(plan_id: &str) -> &str {

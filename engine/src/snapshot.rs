@@ -3,7 +3,7 @@
 //! A snapshot is the engine's offline input and the mocks' starting state. Loading validates
 //! everything before any work and reports every problem with its JSON path.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -387,7 +387,7 @@ pub fn check_autotask(snapshot: &AutotaskSnapshot) -> Problems {
         unique_ids(&mut problems, "contractServices", snapshot.contract_services.iter().map(|l| l.id));
     unique_ids(&mut problems, "contractServiceUnits", snapshot.contract_service_units.iter().map(|u| u.id));
 
-    let mut dangling = |path: String, what: &str, id: i64, known: &BTreeMap<i64, usize>| {
+    let mut dangling = |path: String, what: &str, id: i64, known: &HashMap<i64, usize>| {
         if !known.contains_key(&id) {
             problems.push(Problem::at(path, format!("{what} {id} does not exist")));
         }
@@ -435,8 +435,12 @@ pub fn check_autotask(snapshot: &AutotaskSnapshot) -> Problems {
 }
 
 /// Maps each id to its index, reporting duplicates.
-fn unique_ids(problems: &mut Problems, array: &str, ids: impl Iterator<Item = i64>) -> BTreeMap<i64, usize> {
-    let mut seen = BTreeMap::new();
+fn unique_ids(
+    problems: &mut Problems,
+    array: &str,
+    ids: impl ExactSizeIterator<Item = i64>,
+) -> HashMap<i64, usize> {
+    let mut seen = HashMap::with_capacity(ids.len());
     for (index, id) in ids.enumerate() {
         if let Some(first) = seen.insert(id, index) {
             seen.insert(id, first);
