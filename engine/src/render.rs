@@ -29,7 +29,7 @@ pub fn write_text(plan: &Plan, options: TextOptions, writer: impl std::io::Write
     let show_unchanged = LogLevel::Verbose.shown_at(log_level);
     let period = &plan.period;
     writeln!(out, "billsync plan {} — {}", short_id(&plan.plan_id), plan.job.label)?;
-    let _ = writeln!(
+    writeln!(
         out,
         "Period {} – {} ({}), as of {}, effective {}",
         period.start_date,
@@ -78,8 +78,7 @@ pub fn write_text(plan: &Plan, options: TextOptions, writer: impl std::io::Write
     out.write_all(b"\n")?;
 
     let entries: Vec<_> = plan.log.iter().filter(|entry| entry.level.shown_at(log_level)).collect();
-    let _ =
-        writeln!(out, "\nLog ({} and above, {} of {} entries):", log_level, entries.len(), plan.log.len())?;
+    writeln!(out, "\nLog ({} and above, {} of {} entries):", log_level, entries.len(), plan.log.len())?;
     for entry in entries {
         writeln!(out, "  {} {:<7} {}", entry.code, entry.level.as_str(), entry.message)?;
     }
