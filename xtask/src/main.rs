@@ -10,8 +10,8 @@ const USAGE: &str = "usage:
   cargo xtask schema                     regenerate specs/*.schema.json
   cargo xtask gen --customers N --rows-per-customer M --seed S --out DIR
                                          write a synthetic atria.json + autotask.json + job.yaml
-  cargo xtask bench [--runs N] [--rows 100000,1000000]
-                                         time `billsync plan` (release build) and report medians";
+  cargo xtask bench [--runs N]           time `billsync plan` (release build) on 100k and 1M
+                                         generated rows; medians and peak memory vs targets";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,6 +19,7 @@ fn main() -> anyhow::Result<()> {
         Some("schema") => schema(),
         Some("gen") => gen_command(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("measure-one") => bench::measure_one(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             bail!("unknown or missing task")
