@@ -131,45 +131,38 @@ impl Code {
     pub fn message(self, values: &[(&str, &str)]) -> String {
         let template = self.template();
         let mut out = String::with_capacity(template.len() + 32);
-        let mut rest = template;
-        while let Some(open) = rest.find('{') {
-            out.push_str(&rest[..open]);
-            let after = &rest[open + 1..];
-            match after.find('}') {
-                Some(close) => {
-                    let name = &after[..close];
-                    match values.iter().find(|(key, _)| *key == name) {
-                        Some((_, value)) => out.push_str(value),
-                        None => out.push_str(&rest[open..open + close + 2]),
-                    }
-                    rest = &after[close + 1..];
-                }
-                None => {
-                    out.push_str(&rest[open..]);
-                    rest = "";
-                }
+        let mut copied = 0;
+        for (start, name) in placeholder_spans(template) {
+            out.push_str(&template[copied..start]);
+            match values.iter().find(|(key, _)| *key == name) {
+                Some((_, value)) => out.push_str(value),
+                None => out.push_str(&template[start..start + name.len() + 2]),
             }
+            copied = start + name.len() + 2;
         }
-        out.push_str(rest);
+        out.push_str(&template[copied..]);
         out
     }
 
     /// The placeholder names of the template, in order.
     pub fn placeholders(self) -> Vec<&'static str> {
-        let mut names = Vec::new();
-        let mut rest = self.template();
-        while let Some(open) = rest.find('{') {
-            let after = &rest[open + 1..];
-            let Some(close) = after.find('}') else { break };
-            names.push(&after[..close]);
-            rest = &after[close + 1..];
-        }
-        names
+        placeholder_spans(self.template()).map(|(_, name)| name).collect()
     }
 
     pub fn parse(text: &str) -> Option<Code> {
         Code::ALL.iter().copied().find(|code| code.as_str().eq_ignore_ascii_case(text.trim()))
     }
+}
+
+/// Each `{name}` of a template: the byte offset of its `{` and the name.
+fn placeholder_spans(template: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut searched = 0;
+    std::iter::from_fn(move || {
+        let open = searched + template[searched..].find('{')?;
+        let close = open + template[open..].find('}')?;
+        searched = close + 1;
+        Some((open, &template[open + 1..close]))
+    })
 }
 
 impl fmt::Display for Code {

@@ -25,6 +25,16 @@ fn billsync(args: &[&str]) -> Outcome {
     }
 }
 
+/// `billsync plan` on a folder's `job.yaml`, `atria.json` and `autotask.json`, plus `extra`.
+fn plan_in(folder: &Path, as_of: &str, extra: &[&str]) -> Outcome {
+    let path = |file: &str| folder.join(file).to_string_lossy().into_owned();
+    let (spec, atria, autotask) = (path("job.yaml"), path("atria.json"), path("autotask.json"));
+    let mut args =
+        vec!["plan", "--spec", &spec, "--atria", &atria, "--autotask", &autotask, "--as-of", as_of];
+    args.extend_from_slice(extra);
+    billsync(&args)
+}
+
 /// A scratch folder holding a copy of the seed example, where a test replaces one file.
 struct Scratch {
     dir: tempfile::TempDir,
@@ -56,20 +66,8 @@ impl Scratch {
 
     /// `billsync plan` on the scratch files, asked to write `plan.json`.
     fn plan(&self) -> Outcome {
-        let path = |file: &str| self.path(file).to_string_lossy().into_owned();
-        billsync(&[
-            "plan",
-            "--spec",
-            &path("job.yaml"),
-            "--atria",
-            &path("atria.json"),
-            "--autotask",
-            &path("autotask.json"),
-            "--as-of",
-            AS_OF,
-            "--out",
-            &path("plan.json"),
-        ])
+        let out = self.path("plan.json").to_string_lossy().into_owned();
+        plan_in(self.dir.path(), AS_OF, &["--out", &out])
     }
 
     /// Runs `plan` and checks the failure: exit 1, each expected text in stderr, no plan written.
@@ -114,22 +112,7 @@ fn plan_prints_text_and_writes_json() {
 fn detailed_exitcode_says_whether_there_are_changes() {
     let seed = fixtures().join("seed-example");
     let no_rows = fixtures().join("no-billing-rows");
-    let run = |folder: &Path| {
-        let path = |file: &str| folder.join(file).to_string_lossy().into_owned();
-        billsync(&[
-            "plan",
-            "--spec",
-            &path("job.yaml"),
-            "--atria",
-            &path("atria.json"),
-            "--autotask",
-            &path("autotask.json"),
-            "--as-of",
-            AS_OF,
-            "--json",
-            "--detailed-exitcode",
-        ])
-    };
+    let run = |folder: &Path| plan_in(folder, AS_OF, &["--json", "--detailed-exitcode"]);
     let changes = run(&seed);
     assert_eq!(changes.code, 2);
     assert!(changes.stdout.starts_with("{\n  \"format\": \"billsync.plan/v1\""));
@@ -278,19 +261,7 @@ fn missing_file_and_bad_as_of() {
     let outcome = billsync(&["plan", "--spec", "/nonexistent/job.yaml", "--atria", "a", "--autotask", "b"]);
     assert_eq!(outcome.code, 1);
     assert!(outcome.stderr.contains("/nonexistent/job.yaml: cannot read"), "{}", outcome.stderr);
-    let scratch = Scratch::new();
-    let path = |file: &str| scratch.path(file).to_string_lossy().into_owned();
-    let outcome = billsync(&[
-        "plan",
-        "--spec",
-        &path("job.yaml"),
-        "--atria",
-        &path("atria.json"),
-        "--autotask",
-        &path("autotask.json"),
-        "--as-of",
-        "yesterday",
-    ]);
+    let outcome = plan_in(Scratch::new().dir.path(), "yesterday", &[]);
     assert_eq!(outcome.code, 1);
     assert!(outcome.stderr.contains("--as-of `yesterday`"), "{}", outcome.stderr);
 }

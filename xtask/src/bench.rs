@@ -84,14 +84,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             let timing = time_runs(&binary, &arguments, runs)?;
             let target =
                 if has_target { format!("< {:.1} s", case.target.as_secs_f64()) } else { "–".to_owned() };
-            println!(
-                "| {} | `{label}` | {:.2} s | {:.2} s | {:.2} s | {target} | {} MiB |",
-                case.name,
-                timing.median.as_secs_f64(),
-                timing.min.as_secs_f64(),
-                timing.max.as_secs_f64(),
-                timing.peak_kib / 1024
-            );
+            print_row(case.name, &format!("`{label}`"), &timing, &target);
             if has_target && timing.median >= case.target {
                 failures.push(format!(
                     "{} rows: median {:.2?} is over {:.2?}",
@@ -110,14 +103,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             let arguments =
                 vec!["-c".to_owned(), "length".to_owned(), path("atria.json"), path("autotask.json")];
             let timing = time_runs(Path::new("jq"), &arguments, runs.min(3))?;
-            println!(
-                "| {} | `jq -c length` (reading the two files) | {:.2} s | {:.2} s | {:.2} s | – | {} MiB |",
-                case.name,
-                timing.median.as_secs_f64(),
-                timing.min.as_secs_f64(),
-                timing.max.as_secs_f64(),
-                timing.peak_kib / 1024
-            );
+            print_row(case.name, "`jq -c length` (reading the two files)", &timing, "–");
         }
     }
     println!();
@@ -127,6 +113,16 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     } else {
         bail!("targets missed:\n{}", failures.join("\n"))
     }
+}
+
+fn print_row(rows: &str, command: &str, timing: &Timing, target: &str) {
+    println!(
+        "| {rows} | {command} | {:.2} s | {:.2} s | {:.2} s | {target} | {} MiB |",
+        timing.median.as_secs_f64(),
+        timing.min.as_secs_f64(),
+        timing.max.as_secs_f64(),
+        timing.peak_kib / 1024
+    );
 }
 
 struct Timing {

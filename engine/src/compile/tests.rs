@@ -74,21 +74,24 @@ log AT22 AT01 AT12 AT20 AT21 AT24",
     );
 }
 
+/// Keeps ASP's Microsoft 365 row only, and splits its line as an earlier adjustment on
+/// 2026-11-10 would have: 20 units, then 22.
+fn split_asp_m365_line(atria: &mut AtriaSnapshot, autotask: &mut AutotaskSnapshot) {
+    atria.billing.retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
+    let mut tail = autotask.contract_service_units[0].clone();
+    autotask.contract_service_units[0].end_date = "2026-11-09T23:59:59Z".parse().expect("time");
+    tail.id = 7100;
+    tail.start_date = "2026-11-10T00:00:00Z".parse().expect("time");
+    tail.units = 22;
+    autotask.contract_service_units.push(tail);
+}
+
 #[test]
 fn proration_reads_the_units_in_force_at_the_as_of_time() {
     check(
         |spec, atria, autotask| {
             spec.pro_rated_transactions = true;
-            atria
-                .billing
-                .retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
-            // An earlier adjustment split the line on 2026-11-10: 20 units, then 22.
-            let mut tail = autotask.contract_service_units[0].clone();
-            autotask.contract_service_units[0].end_date = "2026-11-09T23:59:59Z".parse().expect("time");
-            tail.id = 7100;
-            tail.start_date = "2026-11-10T00:00:00Z".parse().expect("time");
-            tail.units = 22;
-            autotask.contract_service_units.push(tail);
+            split_asp_m365_line(atria, autotask);
         },
         "
 ASP update AT09 12 22→25
@@ -100,15 +103,7 @@ log AT22 AT01 AT09 AT20 AT21 AT24",
 fn without_proration_the_period_start_decides() {
     check(
         |_, atria, autotask| {
-            atria
-                .billing
-                .retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
-            let mut tail = autotask.contract_service_units[0].clone();
-            autotask.contract_service_units[0].end_date = "2026-11-09T23:59:59Z".parse().expect("time");
-            tail.id = 7100;
-            tail.start_date = "2026-11-10T00:00:00Z".parse().expect("time");
-            tail.units = 22;
-            autotask.contract_service_units.push(tail);
+            split_asp_m365_line(atria, autotask);
         },
         "
 ASP update AT09 12 20→25
