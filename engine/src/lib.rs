@@ -9,6 +9,7 @@ pub mod compile;
 pub mod plan;
 pub mod problems;
 pub mod render;
+pub mod schedule;
 pub mod schemas;
 pub mod snapshot;
 pub mod spec;

@@ -315,14 +315,10 @@ pub fn parse(text: &str) -> Result<JobSpec, Problems> {
 /// Rules the schema cannot say.
 fn check(spec: &JobSpec) -> Problems {
     let mut problems = Problems::default();
-    if let Some(schedule) = &spec.schedule {
-        let fields = schedule.split_whitespace().count();
-        if fields != 5 && fields != 6 {
-            problems.push(Problem::at(
-                "$.schedule",
-                format!("`{schedule}` has {fields} fields; a cron expression has 5, or 6 with seconds first"),
-            ));
-        }
+    if let Some(schedule) = &spec.schedule
+        && let Err(error) = crate::schedule::Schedule::parse(schedule)
+    {
+        problems.push(Problem::at("$.schedule", error.to_string()));
     }
     let sku_type_ok = match spec.sku_type.name {
         SkuField::ServiceId => spec.sku_type.value_type == SkuValueType::Int,
