@@ -13,7 +13,7 @@ use crate::plan::{Action, ActionKind, Inputs, JobInfo, LogEntry, PLAN_FORMAT, Pl
 use crate::snapshot::{
     AtriaCustomer, AtriaSnapshot, AutotaskSnapshot, BillingRow, CONTRACT_STATUS_ACTIVE,
     CONTRACT_TYPE_RECURRING_SERVICE, Company, Contract, ContractService, ContractServiceUnit, CustomerStatus,
-    Service, atria_sha256, autotask_sha256,
+    Service, atria_sha256, autotask_sha256, units_at,
 };
 use crate::spec::{CustomerMatch, JobSpec, PeriodSelector, SkuField};
 
@@ -331,12 +331,10 @@ impl<'a> Index<'a> {
     fn units_at(&self, contract_service_id: i64, at: DateTime<Utc>) -> u32 {
         let rows = &self.units_by_line;
         let first = rows.partition_point(|row| row.contract_service_id < contract_service_id);
-        rows[first..]
-            .iter()
-            .take_while(|row| row.contract_service_id == contract_service_id)
-            .filter(|row| row.covers(at))
-            .max_by_key(|row| (row.start_date, row.id))
-            .map_or(0, |row| row.units)
+        units_at(
+            rows[first..].iter().copied().take_while(|row| row.contract_service_id == contract_service_id),
+            at,
+        )
     }
 }
 

@@ -3,6 +3,7 @@
 //! The pure core (`spec`, `snapshot`, `codes`, `compile`, `plan`, `render`) turns a job spec and
 //! two snapshots into a plan; `cli` is the command line over it.
 
+pub mod apply;
 pub mod cli;
 pub mod codes;
 pub mod compile;

@@ -199,14 +199,22 @@ impl ContractServiceUnit {
 }
 
 impl AutotaskSnapshot {
-    /// Current units of a contract line at `at`: the covering row that starts last, or 0.
+    /// Current units of a contract line at `at` (see [`units_at`]).
     pub fn units_at(&self, contract_service_id: i64, at: DateTime<Utc>) -> u32 {
-        self.contract_service_units
-            .iter()
-            .filter(|row| row.contract_service_id == contract_service_id && row.covers(at))
-            .max_by_key(|row| (row.start_date, row.id))
-            .map_or(0, |row| row.units)
+        units_at(
+            self.contract_service_units.iter().filter(|row| row.contract_service_id == contract_service_id),
+            at,
+        )
     }
+}
+
+/// The units in force at `at` among one line's ContractServiceUnits rows: the covering row that
+/// starts last (an adjustment's row wins over the one it split), or 0 when none covers it.
+pub fn units_at<'a>(rows: impl IntoIterator<Item = &'a ContractServiceUnit>, at: DateTime<Utc>) -> u32 {
+    rows.into_iter()
+        .filter(|row| row.covers(at))
+        .max_by_key(|row| (row.start_date, row.id))
+        .map_or(0, |row| row.units)
 }
 
 // ---------------------------------------------------------------------------------------------

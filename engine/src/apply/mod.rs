@@ -1,0 +1,3 @@
+//! Apply: a reviewed plan into Autotask, exactly once in effect (DESIGN.md, "Apply").
+
+pub mod journal;
