@@ -30,6 +30,10 @@ pub enum Command {
     /// Job spec tools: validate, schema, import
     #[command(subcommand)]
     Spec(SpecCommand),
+    /// Apply a reviewed plan to Autotask, exactly once (journaled, drift-checked)
+    Apply(crate::online::ApplyArgs),
+    /// Print the next run times of the spec's cron schedule
+    Schedule(crate::online::ScheduleArgs),
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +110,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print(&text(&plan, TextOptions { log_level: args.log_level }))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Apply(args) => crate::online::apply_command(args),
+        Command::Schedule(args) => crate::online::schedule_command(args),
         Command::Spec(SpecCommand::Validate { files }) => validate(&files),
         Command::Spec(SpecCommand::Schema) => {
             print(&schema_text(&spec::JobSpec::schema()))?;

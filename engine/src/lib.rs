@@ -1,17 +1,22 @@
 //! billsync: keeps Autotask recurring-service contract quantities equal to Atria billing.
 //!
 //! The pure core (`spec`, `snapshot`, `codes`, `compile`, `plan`, `render`) turns a job spec and
-//! two snapshots into a plan; `cli` is the command line over it.
+//! two snapshots into a plan; `secrets`, `autotask`, `atria` and `fetch` are the online edge
+//! (HTTP clients and snapshot fetching); `cli` is the command line over it.
 
 pub mod apply;
+pub mod autotask;
 pub mod cli;
 pub mod codes;
 pub mod compile;
+mod http;
+pub mod online;
 pub mod plan;
 pub mod problems;
 pub mod render;
 pub mod schedule;
 pub mod schemas;
+pub mod secrets;
 pub mod snapshot;
 pub mod spec;
 pub mod synth;
