@@ -228,4 +228,25 @@ mod tests {
         assert_eq!(super::group_digits(65_536), "65,536");
         assert_eq!(super::group_digits(999), "999");
     }
+
+    /// A 100,000-row plan: the comment stays under GitHub's limit and says what it left out.
+    #[test]
+    fn a_big_plan_is_cut_to_the_limit_with_a_note() {
+        use crate::synth::{JOB_YAML, SynthConfig, generate};
+        let (atria, autotask) = generate(SynthConfig { customers: 2000, rows_per_customer: 50, seed: 1 });
+        let spec = crate::spec::parse(JOB_YAML).expect("the synthetic job parses");
+        let as_of = "2026-11-24T22:00:00Z".parse().expect("a time");
+        let input = crate::compile::CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of };
+        let plan = crate::compile::compile(input).expect("the synthetic plan compiles");
+        assert!(plan.actions.len() > 50_000, "{} actions", plan.actions.len());
+
+        let markdown = super::markdown(&plan, &super::MarkdownOptions::default());
+        assert!(markdown.len() < super::GITHUB_COMMENT_LIMIT, "{} bytes", markdown.len());
+        assert!(markdown.contains("**Truncated to fit 65,536 characters.** Left out: "), "{markdown}");
+        assert!(markdown.contains("Full report: `billsync show PLAN --format html`"));
+        // Whole sections only: every opened <details> is closed.
+        assert_eq!(markdown.matches("<details>").count(), markdown.matches("</details>").count());
+        // The summary counts stay complete.
+        assert!(markdown.contains(&format!("| `~` update | {} |", plan.summary.update)));
+    }
 }
