@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::text::{change, customer_header, deprovisioned_customers, mark, short_id, subject};
-use super::{escape_html, log_counts, time};
+use super::{escape_html, html_entity, log_counts, time};
 use crate::codes::LogLevel;
 use crate::plan::{Action, ActionKind, Plan};
 
@@ -192,16 +192,14 @@ fn customer_section(group: &[Action], deprovisioned: bool, show_unchanged: bool)
 fn cell(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
-        match character {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '\n' | '\r' => escaped.push(' '),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' | '$' => {
+        match (html_entity(character), character) {
+            (Some(entity), _) => escaped.push_str(entity),
+            (None, '\n' | '\r') => escaped.push(' '),
+            (None, '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' | '$') => {
                 escaped.push('\\');
                 escaped.push(character);
             }
-            other => escaped.push(other),
+            (None, other) => escaped.push(other),
         }
     }
     escaped

@@ -128,16 +128,24 @@ pub(crate) fn log_counts(plan: &Plan) -> BTreeMap<LogLevel, usize> {
 pub(crate) fn escape_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
-        match character {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            other => escaped.push(other),
+        match html_entity(character) {
+            Some(entity) => escaped.push_str(entity),
+            None => escaped.push(character),
         }
     }
     escaped
+}
+
+/// The entity that stands for a character with a meaning in HTML.
+pub(crate) fn html_entity(character: char) -> Option<&'static str> {
+    match character {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '"' => Some("&quot;"),
+        '\'' => Some("&#39;"),
+        _ => None,
+    }
 }
 
 /// `2026-11-24T22:00:00Z`: the one time format of every rendering.
