@@ -365,3 +365,101 @@ fn spec_import_writes_a_valid_spec_and_never_copies_secrets() {
         outcome.stderr
     );
 }
+
+/// Plans a fixture folder at `as_of` into `out`; the plan's path.
+fn plan_to(folder: &str, as_of: &str, out: &Path) -> String {
+    let out = out.to_string_lossy().into_owned();
+    let outcome = plan_in(&fixtures().join(folder), as_of, &["--out", &out]);
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    out
+}
+
+#[test]
+fn diff_of_two_consecutive_months() {
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let november = plan_to("seed-example", AS_OF, &scratch.path().join("2026-11.json"));
+    let december =
+        plan_to("seed-example-next-month", "2026-12-24T22:00:00Z", &scratch.path().join("2026-12.json"));
+    let outcome = billsync(&["diff", &november, &december]);
+    assert_eq!(outcome.code, 2, "{}", outcome.stderr);
+    let diff = &outcome.stdout;
+    assert!(diff.starts_with(&format!("--- {november}\n+++ {december}\n@@ ")), "{diff}");
+    assert!(
+        diff.contains("\n-  ~ update    AT09  Microsoft 365 Business Premium (service 12)   20 → 25\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("\n+  ~ update    AT09  Microsoft 365 Business Premium (service 12)   25 → 27\n"),
+        "{diff}"
+    );
+    assert!(diff.contains("\n-Plan: 2 update, 1 create, 1 zero, 1 unchanged, 2 skipped"), "{diff}");
+    assert!(!diff.contains('\x1b'), "no colour when piped");
+
+    // The two months' Atria snapshots, canonically ordered.
+    let atria = |folder: &str| fixtures().join(folder).join("atria.json").to_string_lossy().into_owned();
+    let outcome = billsync(&["diff", &atria("seed-example"), &atria("seed-example-next-month")]);
+    assert_eq!(outcome.code, 2, "{}", outcome.stderr);
+    assert!(outcome.stdout.contains("+    \"endDate\": \"2026-12-25\","), "{}", outcome.stdout);
+}
+
+#[test]
+fn diff_of_identical_inputs_is_empty_and_exits_0() {
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let plan = plan_to("seed-example", AS_OF, &scratch.path().join("plan.json"));
+    let same = billsync(&["diff", &plan, &plan]);
+    assert_eq!((same.code, same.stdout.as_str(), same.stderr.as_str()), (0, "", ""));
+
+    // A snapshot listed in another order is the same snapshot.
+    let autotask = fixtures().join("seed-example/autotask.json");
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&autotask).expect("read")).expect("JSON");
+    value["contractServiceUnits"].as_array_mut().expect("an array").reverse();
+    let reordered = scratch.path().join("autotask.json");
+    std::fs::write(&reordered, serde_json::to_string(&value).expect("JSON")).expect("write");
+    let same = billsync(&["diff", &autotask.to_string_lossy(), &reordered.to_string_lossy()]);
+    assert_eq!((same.code, same.stdout.as_str()), (0, ""), "{}", same.stderr);
+}
+
+#[test]
+fn diff_refuses_mismatched_kinds() {
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let plan = plan_to("seed-example", AS_OF, &scratch.path().join("plan.json"));
+    let atria = fixtures().join("seed-example/atria.json").to_string_lossy().into_owned();
+    let outcome = billsync(&["diff", &plan, &atria]);
+    assert_eq!(outcome.code, 1);
+    assert!(
+        outcome.stderr.contains("`billsync.plan/v1`") && outcome.stderr.contains("`billsync.atria/v1`"),
+        "{}",
+        outcome.stderr
+    );
+    let job = fixtures().join("seed-example/job.yaml").to_string_lossy().into_owned();
+    let outcome = billsync(&["diff", &job, &atria]);
+    assert_eq!(outcome.code, 1);
+    assert!(outcome.stderr.contains("job.yaml: line 1 column"), "{}", outcome.stderr);
+}
+
+#[test]
+fn show_formats_and_the_summary_file() {
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let plan = scratch.path().join("plan.json").to_string_lossy().into_owned();
+    let summary = scratch.path().join("summary.md");
+    let outcome = plan_in(
+        &fixtures().join("seed-example"),
+        AS_OF,
+        &["--out", &plan, "--summary-md", &summary.to_string_lossy()],
+    );
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    let markdown = billsync(&["show", &plan, "--format", "markdown"]);
+    assert_eq!(std::fs::read_to_string(&summary).expect("the summary is written"), markdown.stdout);
+    assert!(markdown.stdout.starts_with("## billsync plan `"), "{}", markdown.stdout);
+
+    let json = billsync(&["show", &plan, "--format", "json"]);
+    assert_eq!(json.stdout, std::fs::read_to_string(&plan).expect("read"));
+    let csv = billsync(&["show", &plan, "--format", "csv", "--log-level", "error"]);
+    assert!(csv.stdout.starts_with("record,kind,code,level,"), "{}", csv.stdout);
+    assert!(!csv.stdout.contains("\r\nlog,"), "no log entry is an error: {}", csv.stdout);
+    let html = billsync(&["show", &plan, "--format", "html"]);
+    assert!(html.stdout.starts_with("<!doctype html>") && html.stdout.ends_with("</html>\n"));
+    let text = billsync(&["show", &plan]);
+    assert!(!text.stdout.contains('\x1b'), "no colour when piped");
+}

@@ -1,17 +1,18 @@
 //! The command line: argument parsing and the commands, over the library's pure core.
 //! `main` only maps the outcome to an exit code.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::compile::{CompileInput, compile};
 use crate::plan::Plan;
-use crate::render::{TextOptions, text, write_text};
+use crate::render::markdown::{MarkdownOptions, markdown};
+use crate::render::{TableOptions, TextOptions, colour, diff, text, write_text};
 use crate::{codes::LogLevel, snapshot, spec};
 
 #[derive(Debug, Parser)]
@@ -25,8 +26,10 @@ pub struct Cli {
 pub enum Command {
     /// Compile a plan from a job spec and two snapshots (no network)
     Plan(PlanArgs),
-    /// Render a saved plan
+    /// Render a saved plan as text, JSON, Markdown, CSV or HTML
     Show(ShowArgs),
+    /// Unified diff of two plans, or of two snapshots of one kind (exit 0 equal, 2 different)
+    Diff(DiffArgs),
     /// Job spec tools: validate, schema, import
     #[command(subcommand)]
     Spec(SpecCommand),
@@ -59,6 +62,9 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes (0 when none, 1 on error)
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Also write the Markdown summary there (e.g. `$GITHUB_STEP_SUMMARY`)
+    #[arg(long, value_name = "FILE")]
+    pub summary_md: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +74,26 @@ pub struct ShowArgs {
     /// Show log entries down to this level instead of the plan's logLevel
     #[arg(long)]
     pub log_level: Option<LogLevel>,
+    /// What to render: text (colour on a terminal), the plan JSON, Markdown, CSV or an HTML report
+    #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+    pub format: ShowFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ShowFormat {
+    Text,
+    Json,
+    Markdown,
+    Csv,
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older plan or snapshot (JSON)
+    pub old: PathBuf,
+    /// The newer plan or snapshot, of the same kind
+    pub new: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,11 +131,8 @@ impl clap::ValueEnum for LogLevel {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Plan(args) => plan(args),
-        Command::Show(args) => {
-            let plan = Plan::load(&args.plan)?;
-            print(&text(&plan, TextOptions { log_level: args.log_level }))?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Show(args) => show(args),
+        Command::Diff(args) => diff_files(&args.old, &args.new),
         Command::Apply(args) => crate::online::apply_command(args),
         Command::Schedule(args) => crate::online::schedule_command(args),
         Command::Spec(SpecCommand::Validate { files }) => validate(&files),
@@ -169,6 +192,61 @@ fn print_with(
     }
 }
 
+/// Colour only for a person at a terminal who has not asked for none (<https://no-color.org>).
+fn stdout_wants_colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+}
+
+fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
+    let plan = Plan::load(&args.plan)?;
+    let table = TableOptions { log_level: args.log_level };
+    match args.format {
+        ShowFormat::Text => {
+            let plain = text(&plan, TextOptions { log_level: args.log_level });
+            print(&if stdout_wants_colour() { colour::plan_text(&plain) } else { plain })?;
+        }
+        ShowFormat::Json => print_with(|stdout| plan.write_json(stdout))?,
+        ShowFormat::Markdown => print(&markdown(
+            &plan,
+            &MarkdownOptions {
+                log_level: args.log_level,
+                full_report: Some(format!("`billsync show {} --format html`", args.plan.display())),
+                limit: None,
+            },
+        ))?,
+        ShowFormat::Csv => print(&crate::render::csv::csv(&plan, table))?,
+        ShowFormat::Html => print(&crate::render::html::html(&plan, table))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `billsync diff`: 0 when the two texts are equal, 2 when not; a mismatch of kinds is an error.
+fn diff_files(old: &Path, new: &Path) -> anyhow::Result<ExitCode> {
+    let document = |path: &Path| -> anyhow::Result<(diff::DocumentKind, String)> {
+        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        diff::document_text(&bytes).map_err(|problems| anyhow::anyhow!("{}", problems.in_file(path)))
+    };
+    let ((old_kind, old_text), (new_kind, new_text)) = (document(old)?, document(new)?);
+    if old_kind != new_kind {
+        bail!(
+            "cannot compare {} (`{}`) with {} (`{}`): diff takes two plans or two snapshots of one kind",
+            old.display(),
+            old_kind.format(),
+            new.display(),
+            new_kind.format()
+        );
+    }
+    let old_label = old.display().to_string();
+    let new_label = new.display().to_string();
+    match diff::unified(&old_label, &old_text, &new_label, &new_text) {
+        None => Ok(ExitCode::SUCCESS),
+        Some(unified) => {
+            print(&if stdout_wants_colour() { colour::diff(&unified) } else { unified })?;
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
 fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for file in files {
@@ -223,6 +301,16 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     drop((atria, autotask));
     if let Some(out) = &args.out {
         write_atomically(out, |file| plan.write_json(file))?;
+    }
+    if let Some(summary) = &args.summary_md {
+        let full_report = match &args.out {
+            Some(out) => format!("`billsync show {} --format html`", out.display()),
+            None => "`billsync show PLAN --format html` on the plan written by `billsync plan --out PLAN`"
+                .to_owned(),
+        };
+        let options = MarkdownOptions { log_level: None, full_report: Some(full_report), limit: None };
+        let text = markdown(&plan, &options);
+        write_atomically(summary, |file| file.write_all(text.as_bytes()))?;
     }
     if args.json {
         print_with(|stdout| plan.write_json(stdout))?;

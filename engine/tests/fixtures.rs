@@ -1,5 +1,5 @@
 //! One globbing test: every `fixtures/*/job.yaml` compiles against its folder's snapshots into
-//! a plan whose text and JSON renderings are kept as insta snapshots.
+//! a plan whose every rendering (text, JSON, Markdown, CSV, HTML) is kept as an insta snapshot.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -7,7 +7,10 @@ use std::path::Path;
 use billsync::codes::Code;
 use billsync::compile::{CompileInput, compile};
 use billsync::plan::Plan;
-use billsync::render::{TextOptions, text};
+use billsync::render::csv::{COLUMNS, csv, undefuse};
+use billsync::render::html::html;
+use billsync::render::markdown::{MarkdownOptions, markdown};
+use billsync::render::{Record, TableOptions, TextOptions, rows, text};
 use billsync::{snapshot, spec};
 
 /// The fixed plan time of every fixture snapshot.
@@ -31,9 +34,51 @@ fn every_fixture_plan() {
         let plan = plan_of(folder);
         insta::assert_snapshot!("text", text(&plan, TextOptions::default()));
         insta::assert_snapshot!("json", plan.to_json());
+        insta::assert_snapshot!("markdown", markdown(&plan, &MarkdownOptions::default()));
+        // Insta compares lines; the CRLF line ends are checked by `csv_round_trips`.
+        insta::assert_snapshot!("csv", csv(&plan, TableOptions::default()));
+        insta::assert_snapshot!("html", html(&plan, TableOptions::default()));
         // The JSON reads back to the same plan.
         assert_eq!(Plan::from_json(plan.to_json().as_bytes()).expect("plan JSON parses"), plan);
+        csv_round_trips(&plan);
     });
+}
+
+/// The CSV reads back through the `csv` crate, row for row, to the values of the plan.
+fn csv_round_trips(plan: &Plan) {
+    let text = csv(plan, TableOptions::default());
+    assert!(text.ends_with("\r\n") && !text.replace("\r\n", "").contains('\r'), "RFC 4180 line ends");
+    let mut reader = ::csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().expect("a header row").iter().map(str::to_owned).collect();
+    assert_eq!(header, COLUMNS);
+    let records: Vec<::csv::StringRecord> =
+        reader.records().map(|record| record.expect("a CSV record")).collect();
+    let expected = rows(plan, TableOptions::default());
+    assert_eq!(records.len(), expected.len());
+    let optional = |value: Option<String>| value.unwrap_or_default();
+    for (record, row) in records.iter().zip(&expected) {
+        let field = |name: &str| {
+            let index = COLUMNS.iter().position(|column| *column == name).expect("a column");
+            undefuse(&record[index]).to_owned()
+        };
+        assert_eq!(field("record"), row.record.as_str());
+        assert_eq!(field("kind"), row.kind.map(|kind| kind.as_str()).unwrap_or_default());
+        assert_eq!(field("code"), row.code.as_str());
+        assert_eq!(field("level"), row.level.as_str());
+        assert_eq!(field("customer_code"), row.customer_code);
+        assert_eq!(field("customer_name"), row.customer_name);
+        assert_eq!(field("company_id"), optional(row.company_id.map(|id| id.to_string())));
+        assert_eq!(field("contract_id"), optional(row.contract_id.map(|id| id.to_string())));
+        assert_eq!(field("service_id"), optional(row.service_id.map(|id| id.to_string())));
+        assert_eq!(field("contract_service_id"), optional(row.contract_service_id.map(|id| id.to_string())));
+        assert_eq!(field("sku"), row.sku);
+        assert_eq!(field("description"), row.description);
+        assert_eq!(field("from"), optional(row.from.map(|count| count.to_string())));
+        assert_eq!(field("to"), optional(row.to.map(|count| count.to_string())));
+        assert_eq!(field("message"), row.message);
+    }
+    let actions = records.iter().filter(|record| &record[0] == Record::Action.as_str()).count();
+    assert_eq!(actions, plan.actions.len(), "one row per action");
 }
 
 /// Every code compile can produce, and where the fixtures show it.

@@ -1,5 +1,4 @@
-//! Renderings of a plan for people: text grouped by customer (and the plan's own JSON).
-//! Pure: a plan in, a string out.
+//! The text rendering of a plan: header, actions grouped by customer, summary line, filtered log.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -85,12 +84,12 @@ pub fn write_text(plan: &Plan, options: TextOptions, writer: impl std::io::Write
     out.flush()
 }
 
-fn short_id(plan_id: &str) -> &str {
+pub(crate) fn short_id(plan_id: &str) -> &str {
     &plan_id[..plan_id.len().min(12)]
 }
 
 /// Customers the plan processed in the deprovisioned phase (between AT20 and AT21).
-fn deprovisioned_customers(plan: &Plan) -> BTreeSet<&str> {
+pub(crate) fn deprovisioned_customers(plan: &Plan) -> BTreeSet<&str> {
     let mut inside = false;
     let mut codes = BTreeSet::new();
     for entry in &plan.log {
@@ -108,7 +107,7 @@ fn deprovisioned_customers(plan: &Plan) -> BTreeSet<&str> {
     codes
 }
 
-fn customer_header(group: &[Action], deprovisioned: bool) -> String {
+pub(crate) fn customer_header(group: &[Action], deprovisioned: bool) -> String {
     let first = &group[0];
     let mut header = format!("{} — {}", first.customer_code, first.customer_name);
     // The company and contract are the same on every action of the customer that names them.
@@ -131,7 +130,7 @@ fn customer_header(group: &[Action], deprovisioned: bool) -> String {
 }
 
 /// What an action is about: a service, or a billing row.
-fn subject(action: &Action) -> String {
+pub(crate) fn subject(action: &Action) -> String {
     match (action.code, &action.description, action.service_id) {
         (_, Some(description), Some(service_id)) => format!("{description} (service {service_id})"),
         (Code::AT07, Some(description), None) => format!("row \"{description}\" has no SKU"),
@@ -148,27 +147,9 @@ fn subject(action: &Action) -> String {
 }
 
 fn action_line(action: &Action, subject_width: usize) -> String {
-    let (mark, kind) = match action.kind {
-        ActionKind::Update => ('~', "update"),
-        ActionKind::Create => ('+', "create"),
-        ActionKind::Zero => ('-', "zero"),
-        ActionKind::Unchanged => ('=', "unchanged"),
-        ActionKind::Skip => ('!', "skip"),
-    };
+    let (mark, kind) = (mark(action.kind), action.kind.as_str());
     let subject = subject(action);
-    let change = match (action.kind, action.from, action.to) {
-        (ActionKind::Skip, _, _) => match action.code {
-            Code::AT12 => "no line on the contract".to_owned(),
-            Code::AT27 => "several lines on the contract".to_owned(),
-            Code::AT30 => {
-                format!("{} → {} blocked by a guard", action.from.unwrap_or(0), action.to.unwrap_or(0))
-            }
-            _ => String::new(),
-        },
-        (_, Some(from), Some(to)) if from == to => format!("{to}"),
-        (_, Some(from), Some(to)) => format!("{from} → {to}"),
-        _ => String::new(),
-    };
+    let change = change(action);
     let line = if change.is_empty() {
         format!("{mark} {kind:<9} {}  {subject}", action.code)
     } else {
@@ -180,6 +161,34 @@ fn action_line(action: &Action, subject_width: usize) -> String {
         format!("{mark} {kind:<9} {}  {subject}{}   {change}", action.code, " ".repeat(padding))
     };
     line.trim_end().to_owned()
+}
+
+/// The one-character sign of an action kind, as in the text rendering.
+pub(crate) fn mark(kind: ActionKind) -> char {
+    match kind {
+        ActionKind::Update => '~',
+        ActionKind::Create => '+',
+        ActionKind::Zero => '-',
+        ActionKind::Unchanged => '=',
+        ActionKind::Skip => '!',
+    }
+}
+
+/// The quantity part of an action: `20 → 25`, `10`, or why a skip changed nothing.
+pub(crate) fn change(action: &Action) -> String {
+    match (action.kind, action.from, action.to) {
+        (ActionKind::Skip, _, _) => match action.code {
+            Code::AT12 => "no line on the contract".to_owned(),
+            Code::AT27 => "several lines on the contract".to_owned(),
+            Code::AT30 => {
+                format!("{} → {} blocked by a guard", action.from.unwrap_or(0), action.to.unwrap_or(0))
+            }
+            _ => String::new(),
+        },
+        (_, Some(from), Some(to)) if from == to => format!("{to}"),
+        (_, Some(from), Some(to)) => format!("{from} → {to}"),
+        _ => String::new(),
+    }
 }
 
 /// `Plan: 1 update, 1 create, 1 zero, 6 unchanged, 3 skipped (AT04 ×1, AT07 ×1, AT12 ×1)`
