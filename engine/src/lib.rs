@@ -4,10 +4,12 @@
 //! two snapshots into a plan; `secrets`, `autotask`, `atria` and `fetch` are the online edge
 //! (HTTP clients and snapshot fetching); `cli` is the command line over it.
 
+pub mod atria;
 pub mod autotask;
 pub mod cli;
 pub mod codes;
 pub mod compile;
+pub mod fetch;
 mod http;
 pub mod plan;
 pub mod problems;

@@ -1,13 +1,20 @@
 //! The online edge against both mocks, in-process on 127.0.0.1:0, over real HTTP: the Autotask
 //! and Atria clients, `fetch`, and the `billsync fetch` / `plan --spec` commands.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use billsync::autotask::{AutotaskClient, AutotaskCredentials, ClientError, ClientOptions, wire};
 use billsync::codes::Code;
+use billsync::compile::{CompileInput, compile};
+use billsync::fetch::fetch;
 use billsync::secrets::Secret;
-use billsync::spec::{AutotaskConnection, SecretRef};
+use billsync::snapshot::{self, AtriaSnapshot, AutotaskSnapshot};
+use billsync::spec::{
+    self, AtriaConnection, AutotaskConnection, CustomerMatch, JobSpec, SecretRef, SkuField,
+};
+use billsync::synth::SynthConfig;
 use mock_autotask::{FaultRule, MockConfig, RunningMock};
 use serde_json::{Value, json};
 
@@ -296,4 +303,286 @@ async fn autotask_creates_retry_only_when_certainly_not_processed() {
         "{error}"
     );
     assert_eq!(mock.state().ledger().len(), 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// fetch
+
+/// Both mocks seeded with one data set, and a spec pointing at them with secrets in files.
+struct World {
+    atria: mock_atria::RunningMock,
+    autotask: RunningMock,
+    secrets: tempfile::TempDir,
+}
+
+impl World {
+    async fn new(atria: mock_atria::MockConfig, autotask: MockConfig) -> World {
+        World {
+            atria: mock_atria::spawn(atria).await.expect("mock-atria starts"),
+            autotask: autotask_mock(autotask).await,
+            secrets: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    async fn of_fixture(name: &str) -> World {
+        World::new(
+            mock_atria::MockConfig::from_fixture(&fixture(name)).unwrap(),
+            MockConfig::from_fixture(&fixture(name)).unwrap(),
+        )
+        .await
+    }
+
+    /// `spec` with `atria` and `autotask` sections for these mocks (secrets as files).
+    fn connect(&self, mut spec: JobSpec) -> JobSpec {
+        let credentials = mock_autotask::Credentials::default();
+        let secret = |name: &str, value: &str| {
+            let path = self.secrets.path().join(name);
+            std::fs::write(&path, format!("{value}\n")).unwrap();
+            SecretRef::File(path)
+        };
+        spec.atria = Some(AtriaConnection {
+            base_url: self.atria.base_url(),
+            token: secret("atria", "mock-atria-token"),
+        });
+        spec.autotask = Some(AutotaskConnection {
+            username: secret("username", &credentials.username),
+            secret: secret("secret", &credentials.secret),
+            integration_code: secret("integration-code", &credentials.integration_code),
+            ..discovery(&self.autotask)
+        });
+        spec
+    }
+}
+
+fn job_of(name: &str) -> JobSpec {
+    spec::load(&fixture(name).join("job.yaml")).unwrap_or_else(|problems| panic!("{problems}"))
+}
+
+/// The reference for what fetch reads from Autotask (see `billsync::fetch`): the entities
+/// reachable from the billing identifiers of the Atria customers in scope.
+fn reachable(spec: &JobSpec, atria: &AtriaSnapshot, autotask: &AutotaskSnapshot) -> AutotaskSnapshot {
+    let in_scope = |code: &str| {
+        (spec.customers.is_empty() || spec.customers.iter().any(|c| c.trim() == code.trim()))
+            && !spec.overrides.get(code).is_some_and(|o| o.skip)
+    };
+    let identifiers: BTreeSet<String> = atria
+        .customers
+        .iter()
+        .filter(|c| in_scope(&c.short_name))
+        .filter_map(|c| c.billing_identifier.as_deref().map(|id| id.trim().to_lowercase()))
+        .collect();
+    let companies: Vec<_> = autotask
+        .companies
+        .iter()
+        .filter(|c| match spec.customer_match {
+            CustomerMatch::Id => identifiers.contains(&c.id.to_string()),
+            CustomerMatch::CompanyNumber => {
+                c.company_number.as_deref().is_some_and(|n| identifiers.contains(&n.trim().to_lowercase()))
+            }
+        })
+        .cloned()
+        .collect();
+    let override_ids: BTreeSet<i64> =
+        spec.overrides.iter().filter(|(code, _)| in_scope(code)).filter_map(|(_, o)| o.contract_id).collect();
+    let contracts: Vec<_> = autotask
+        .contracts
+        .iter()
+        .filter(|k| companies.iter().any(|c| c.id == k.company_id) || override_ids.contains(&k.id))
+        .cloned()
+        .collect();
+    let lines: Vec<_> = autotask
+        .contract_services
+        .iter()
+        .filter(|l| contracts.iter().any(|k| k.id == l.contract_id))
+        .cloned()
+        .collect();
+    let units: Vec<_> = autotask
+        .contract_service_units
+        .iter()
+        .filter(|u| contracts.iter().any(|k| k.id == u.contract_id))
+        .cloned()
+        .collect();
+    let services = if spec.sku_type.name == SkuField::ServiceId {
+        let mut ids: BTreeSet<i64> = lines.iter().map(|l| l.service_id).collect();
+        ids.extend(spec.sku_map.values());
+        ids.extend(
+            atria
+                .billing
+                .iter()
+                .filter(|r| in_scope(&r.customer_code))
+                .filter_map(|r| r.product_sku.as_deref()?.trim().parse::<i64>().ok()),
+        );
+        autotask.services.iter().filter(|s| ids.contains(&s.id)).cloned().collect()
+    } else {
+        autotask.services.clone()
+    };
+    snapshot::canonical_autotask(&AutotaskSnapshot {
+        format: autotask.format.clone(),
+        companies,
+        contracts,
+        services,
+        contract_services: lines,
+        contract_service_units: units,
+    })
+}
+
+const AS_OF: &str = "2026-11-24T22:00:00Z";
+
+fn plan_of(spec: &JobSpec, atria: &AtriaSnapshot, autotask: &AutotaskSnapshot) -> billsync::plan::Plan {
+    compile(CompileInput { spec, atria, autotask, as_of: AS_OF.parse().unwrap() }).expect("compiles")
+}
+
+/// ⌈n/500⌉ per entity read, at least one query each.
+fn call_budget(autotask: &AutotaskSnapshot) -> u64 {
+    let queries = |n: usize| (n as u64).div_ceil(500).max(1);
+    1 + queries(autotask.companies.len())
+        + queries(autotask.contracts.len())
+        + queries(autotask.services.len())
+        + queries(autotask.contract_services.len())
+        + queries(autotask.contract_service_units.len())
+}
+
+#[tokio::test]
+async fn fetch_returns_each_fixture_with_the_fewest_calls() {
+    for name in ["seed-example", "every-code", "no-billing-rows"] {
+        let world = World::of_fixture(name).await;
+        let spec = world.connect(job_of(name));
+        let fetched = fetch(&spec, fast_options()).await.unwrap_or_else(|error| panic!("{name}: {error}"));
+        let files = fetched.to_files().unwrap();
+        let atria_fixture = snapshot::load_atria(&fixture(name).join("atria.json")).unwrap();
+        let autotask_fixture = snapshot::load_autotask(&fixture(name).join("autotask.json")).unwrap();
+
+        assert_eq!(snapshot::parse_atria(&files.atria).unwrap(), fetched.atria);
+        assert_eq!(
+            snapshot::canonical_atria(&fetched.atria),
+            snapshot::canonical_atria(&atria_fixture),
+            "{name}"
+        );
+        assert_eq!(
+            snapshot::canonical_autotask(&fetched.autotask),
+            reachable(&spec, &atria_fixture, &autotask_fixture),
+            "{name}"
+        );
+        // The same plan as from the fixture files.
+        let online = plan_of(&spec, &fetched.atria, &fetched.autotask);
+        let offline = plan_of(&spec, &atria_fixture, &autotask_fixture);
+        assert_eq!(
+            (&online.actions, &online.log, &online.summary),
+            (&offline.actions, &offline.log, &offline.summary),
+            "{name}"
+        );
+
+        let stats = world.autotask.state().stats();
+        assert_eq!(fetched.autotask_requests, stats.total, "{name}");
+        assert!(stats.total <= call_budget(&fetched.autotask), "{name}: {stats:?}");
+        // Atria: the period, one page of customers, one page of billing.
+        assert_eq!(fetched.atria_requests, 3, "{name}");
+    }
+
+    // With every customer in scope, the whole seed fixture comes back.
+    let world = World::of_fixture("seed-example").await;
+    let mut job = job_of("seed-example");
+    job.customers.clear();
+    let fetched = fetch(&world.connect(job), fast_options()).await.unwrap();
+    let autotask_fixture = snapshot::load_autotask(&fixture("seed-example").join("autotask.json")).unwrap();
+    assert_eq!(
+        snapshot::canonical_autotask(&fetched.autotask),
+        snapshot::canonical_autotask(&autotask_fixture)
+    );
+    assert_eq!(world.autotask.state().stats().total, 6, "zone + one query per entity");
+}
+
+fn synthetic(customers: usize) -> (AtriaSnapshot, AutotaskSnapshot) {
+    billsync::synth::generate(SynthConfig { customers, rows_per_customer: 3, seed: 7 })
+}
+
+fn synthetic_job() -> JobSpec {
+    spec::parse("version: 1\nlabel: synthetic\nbillingPeriod: previous\n").unwrap()
+}
+
+#[tokio::test]
+async fn fetch_chunks_more_than_500_ids_within_the_call_budget() {
+    let (atria, autotask) = synthetic(1_300);
+    let world =
+        World::new(mock_atria::MockConfig::from_snapshot(atria.clone()), MockConfig::new(autotask.clone()))
+            .await;
+    let spec = world.connect(synthetic_job());
+    let fetched = fetch(&spec, fast_options()).await.unwrap();
+    assert_eq!(snapshot::canonical_atria(&fetched.atria), snapshot::canonical_atria(&atria));
+    assert_eq!(snapshot::canonical_autotask(&fetched.autotask), reachable(&spec, &atria, &autotask));
+    assert!(fetched.autotask.companies.len() > 1_000, "{}", fetched.autotask.companies.len());
+    let stats = world.autotask.state().stats();
+    let budget = call_budget(&fetched.autotask);
+    eprintln!(
+        "fetch of {} companies, {} contracts, {} lines, {} unit rows, {} services: {} Autotask calls (budget {budget}), {} Atria calls",
+        fetched.autotask.companies.len(),
+        fetched.autotask.contracts.len(),
+        fetched.autotask.contract_services.len(),
+        fetched.autotask.contract_service_units.len(),
+        fetched.autotask.services.len(),
+        stats.total,
+        fetched.atria_requests,
+    );
+    // Chunks of ids and pages of rows do not always line up: one extra call per entity at most.
+    assert!(stats.total <= budget + 5, "{stats:?}");
+    assert!(stats.max_in_flight.values().all(|&n| n <= 3), "{stats:?}");
+}
+
+#[tokio::test]
+async fn fetch_gets_the_same_snapshots_through_faults() {
+    let (atria, autotask) = synthetic(700);
+    let world =
+        World::new(mock_atria::MockConfig::from_snapshot(atria.clone()), MockConfig::new(autotask.clone()))
+            .await;
+    let spec = world.connect(synthetic_job());
+    let clean = fetch(&spec, fast_options()).await.unwrap();
+    for rule in [
+        json!({ "endpoint": "*", "status": 429, "rate": 0.2 }),
+        json!({ "endpoint": "*", "status": 503, "rate": 0.2 }),
+        json!({ "endpoint": "*", "dropConnection": true, "rate": 0.15 }),
+    ] {
+        add_fault(&world.autotask, rule).await;
+    }
+    let atria_faults = json!([
+        { "endpoint": "*", "status": 429, "retryAfterSeconds": 0, "rate": 0.2 },
+        { "endpoint": "*", "status": 503, "retryAfterSeconds": 0, "rate": 0.2 },
+        { "endpoint": "*", "dropConnection": true, "rate": 0.15 },
+    ]);
+    let answer = reqwest::Client::new()
+        .post(format!("{}/__mock/faults", world.atria.base_url()))
+        .json(&atria_faults)
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{}", answer.text().await.unwrap());
+    for _ in 0..2 {
+        let faulty = fetch(&spec, fast_options()).await.unwrap();
+        assert_eq!(faulty.atria, clean.atria);
+        assert_eq!(faulty.autotask, clean.autotask);
+    }
+    assert!(fault_hits(&world.autotask).await > 0);
+}
+
+#[tokio::test]
+async fn fetch_needs_both_sections_and_every_secret_before_any_request() {
+    let world = World::of_fixture("seed-example").await;
+    let mut spec = world.connect(job_of("seed-example"));
+    let autotask = spec.autotask.take();
+    let error = fetch(&spec, fast_options()).await.unwrap_err();
+    assert_eq!(error.code(), Code::AT02);
+    assert!(error.to_string().contains("`autotask`"), "{error}");
+
+    spec.autotask = autotask;
+    if let Some(autotask) = spec.autotask.as_mut() {
+        autotask.secret = SecretRef::Env("BILLSYNC_TEST_NO_SUCH_VARIABLE".into());
+        autotask.username = SecretRef::File(world.secrets.path().join("no-such-file"));
+    }
+    let error = fetch(&spec, fast_options()).await.unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("`BILLSYNC_TEST_NO_SUCH_VARIABLE`") && text.contains("no-such-file"), "{text}");
+    assert!(matches!(error.code(), Code::AT16 | Code::AT18));
+    assert_eq!(world.autotask.state().stats().total, 0);
+    let atria_stats: Value =
+        reqwest::get(format!("{}/__mock/stats", world.atria.base_url())).await.unwrap().json().await.unwrap();
+    assert_eq!(atria_stats["totalRequests"], 0, "{atria_stats}");
 }
