@@ -34,11 +34,11 @@ use crate::spec::{CustomerMatch, JobSpec, SkuField};
 pub enum FetchError {
     #[error("{code} the job spec has no `{section}` section; online commands need it")]
     MissingSection { section: &'static str, code: Code },
-    #[error("{0}")]
+    #[error(transparent)]
     Secrets(#[from] SecretErrors),
-    #[error("{0}")]
+    #[error(transparent)]
     Atria(#[from] AtriaError),
-    #[error("{0}")]
+    #[error(transparent)]
     Autotask(#[from] ClientError),
     /// A fetched snapshot that does not pass the offline core's own validation.
     #[error(

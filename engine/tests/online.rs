@@ -586,3 +586,167 @@ async fn fetch_needs_both_sections_and_every_secret_before_any_request() {
         reqwest::get(format!("{}/__mock/stats", world.atria.base_url())).await.unwrap().json().await.unwrap();
     assert_eq!(atria_stats["totalRequests"], 0, "{atria_stats}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The commands, with secrets in the environment
+
+const CANARY: &str = "canary-7f3a91c2-secret";
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the binary off the runtime's threads, so the in-process mocks keep answering.
+async fn billsync(args: Vec<String>, env: Vec<(&'static str, String)>) -> Run {
+    tokio::task::spawn_blocking(move || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_billsync"))
+            .args(&args)
+            .env_remove("AUTOTASK_USERNAME")
+            .env_remove("AUTOTASK_SECRET")
+            .env_remove("AUTOTASK_INTEGRATION_CODE")
+            .env_remove("ATRIA_TOKEN")
+            .envs(env)
+            .output()
+            .expect("billsync runs");
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+fn secret_env(secret: &str) -> Vec<(&'static str, String)> {
+    let defaults = mock_autotask::Credentials::default();
+    vec![
+        ("ATRIA_TOKEN", "mock-atria-token".to_owned()),
+        ("AUTOTASK_USERNAME", defaults.username),
+        ("AUTOTASK_SECRET", secret.to_owned()),
+        ("AUTOTASK_INTEGRATION_CODE", defaults.integration_code),
+    ]
+}
+
+/// Every file under `folder`, as text.
+fn texts_under(folder: &Path) -> Vec<(PathBuf, String)> {
+    let mut texts = Vec::new();
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            texts.extend(texts_under(&path));
+        } else {
+            texts.push((path.clone(), String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned()));
+        }
+    }
+    texts
+}
+
+#[tokio::test]
+async fn cli_fetch_and_online_plan_never_show_a_secret() {
+    let mut autotask = MockConfig::from_fixture(&fixture("seed-example")).unwrap();
+    autotask.credentials.secret = CANARY.to_owned();
+    let world =
+        World::new(mock_atria::MockConfig::from_fixture(&fixture("seed-example")).unwrap(), autotask).await;
+    let work = tempfile::tempdir().unwrap();
+    // The fixture's job with its env references, pointed at these mocks; JSON is YAML.
+    let mut spec = job_of("seed-example");
+    spec.atria.as_mut().unwrap().base_url = world.atria.base_url();
+    spec.autotask.as_mut().unwrap().zone_discovery_url =
+        format!("{}/atservicesrest/", world.autotask.base_url());
+    let spec_path = work.path().join("job.yaml");
+    std::fs::write(&spec_path, serde_json::to_string_pretty(&spec).unwrap()).unwrap();
+    let arg = |path: &Path| path.display().to_string();
+    let out = work.path().join("fetched");
+
+    let fetched = billsync(
+        vec!["fetch".into(), "--spec".into(), arg(&spec_path), "--out".into(), arg(&out)],
+        secret_env(CANARY),
+    )
+    .await;
+    assert_eq!(fetched.code, Some(0), "{}", fetched.stderr);
+    assert!(fetched.stdout.contains("Autotask calls"), "{}", fetched.stdout);
+    let atria_fixture = snapshot::load_atria(&fixture("seed-example").join("atria.json")).unwrap();
+    assert_eq!(snapshot::load_atria(&out.join("atria.json")).unwrap(), atria_fixture);
+    snapshot::load_autotask(&out.join("autotask.json")).unwrap();
+
+    let plan_out = work.path().join("plan.json");
+    let saved = work.path().join("saved");
+    let planned = billsync(
+        vec![
+            "plan".into(),
+            "--spec".into(),
+            arg(&spec_path),
+            "--as-of".into(),
+            AS_OF.into(),
+            "--out".into(),
+            arg(&plan_out),
+            "--save-snapshots".into(),
+            arg(&saved),
+        ],
+        secret_env(CANARY),
+    )
+    .await;
+    assert_eq!(planned.code, Some(0), "{}", planned.stderr);
+    let offline = billsync(
+        vec![
+            "plan".into(),
+            "--spec".into(),
+            arg(&spec_path),
+            "--as-of".into(),
+            AS_OF.into(),
+            "--atria".into(),
+            arg(&saved.join("atria.json")),
+            "--autotask".into(),
+            arg(&saved.join("autotask.json")),
+        ],
+        vec![],
+    )
+    .await;
+    assert_eq!(offline.code, Some(0), "{}", offline.stderr);
+    assert_eq!(offline.stdout, planned.stdout, "planning the saved snapshots gives the same plan");
+
+    // Wrong credentials: AT02, exit 1.
+    let wrong_secret = "canary-wrong-55e1d0";
+    let refused = billsync(
+        vec!["fetch".into(), "--spec".into(), arg(&spec_path), "--out".into(), arg(&out)],
+        secret_env(wrong_secret),
+    )
+    .await;
+    assert_eq!(refused.code, Some(1));
+    assert!(refused.stderr.contains("AT02") && refused.stderr.contains("401"), "{}", refused.stderr);
+
+    // A missing secret: AT18 naming the variable, exit 1.
+    let mut env = secret_env(CANARY);
+    env.retain(|(name, _)| *name != "AUTOTASK_SECRET");
+    let missing = billsync(vec!["plan".into(), "--spec".into(), arg(&spec_path)], env).await;
+    assert_eq!(missing.code, Some(1));
+    assert!(
+        missing.stderr.contains("AT18") && missing.stderr.contains("`AUTOTASK_SECRET`"),
+        "{}",
+        missing.stderr
+    );
+
+    // Atria refuses a bad token: AT03.
+    let mut env = secret_env(CANARY);
+    env[0].1 = "not-a-token".into();
+    let atria_refused = billsync(vec!["plan".into(), "--spec".into(), arg(&spec_path)], env).await;
+    assert_eq!(atria_refused.code, Some(1));
+    assert!(atria_refused.stderr.contains("AT03"), "{}", atria_refused.stderr);
+
+    for run in [&fetched, &planned, &offline, &refused, &missing, &atria_refused] {
+        for secret in [CANARY, wrong_secret] {
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "{}{}",
+                run.stdout,
+                run.stderr
+            );
+        }
+    }
+    for (path, text) in texts_under(work.path()) {
+        assert!(!text.contains(CANARY) && !text.contains(wrong_secret), "{}", path.display());
+    }
+}
