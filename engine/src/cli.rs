@@ -122,19 +122,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let spec = load_spec(&args.spec)?;
             let fetched = fetch_online(&spec)?;
             let files = save_snapshots(&fetched, &args.out)?;
-            println!(
-                "{}: {} customers, {} billing rows ({} Atria calls); {} companies, {} contracts, {} lines, {} unit rows, {} services ({} Autotask calls)",
-                files.display(),
-                fetched.atria.customers.len(),
-                fetched.atria.billing.len(),
-                fetched.atria_requests,
-                fetched.autotask.companies.len(),
-                fetched.autotask.contracts.len(),
-                fetched.autotask.contract_services.len(),
-                fetched.autotask.contract_service_units.len(),
-                fetched.autotask.services.len(),
-                fetched.autotask_requests,
-            );
+            println!("{}: {}", files.display(), fetched.summary());
             Ok(ExitCode::SUCCESS)
         }
         Command::Show(args) => {

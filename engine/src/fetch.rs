@@ -75,6 +75,22 @@ pub struct SnapshotFiles {
 }
 
 impl Fetched {
+    /// What was read and what it cost, on one line.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} customers, {} billing rows ({} Atria calls); {} companies, {} contracts, {} lines, {} unit rows, {} services ({} Autotask calls)",
+            self.atria.customers.len(),
+            self.atria.billing.len(),
+            self.atria_requests,
+            self.autotask.companies.len(),
+            self.autotask.contracts.len(),
+            self.autotask.contract_services.len(),
+            self.autotask.contract_service_units.len(),
+            self.autotask.services.len(),
+            self.autotask_requests,
+        )
+    }
+
     pub fn to_files(&self) -> Result<SnapshotFiles, FetchError> {
         let invalid = |file: &'static str| {
             move |error: serde_json::Error| FetchError::Invalid {

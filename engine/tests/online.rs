@@ -513,16 +513,7 @@ async fn fetch_chunks_more_than_500_ids_within_the_call_budget() {
     assert!(fetched.autotask.companies.len() > 1_000, "{}", fetched.autotask.companies.len());
     let stats = world.autotask.state().stats();
     let budget = call_budget(&fetched.autotask);
-    eprintln!(
-        "fetch of {} companies, {} contracts, {} lines, {} unit rows, {} services: {} Autotask calls (budget {budget}), {} Atria calls",
-        fetched.autotask.companies.len(),
-        fetched.autotask.contracts.len(),
-        fetched.autotask.contract_services.len(),
-        fetched.autotask.contract_service_units.len(),
-        fetched.autotask.services.len(),
-        stats.total,
-        fetched.atria_requests,
-    );
+    eprintln!("fetch: {} (budget {budget}, mock count {})", fetched.summary(), stats.total);
     // Chunks of ids and pages of rows do not always line up: one extra call per entity at most.
     assert!(stats.total <= budget + 5, "{stats:?}");
     assert!(stats.max_in_flight.values().all(|&n| n <= 3), "{stats:?}");
