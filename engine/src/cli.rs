@@ -24,8 +24,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Compile a plan from a job spec and two snapshots (no network)
+    /// Compile a plan from a job spec and two snapshots, or from what `fetch` reads when the
+    /// snapshots are not given
     Plan(PlanArgs),
+    /// Read both snapshots from Atria and Autotask into a folder (`atria.json`, `autotask.json`)
+    Fetch(FetchArgs),
     /// Render a saved plan as text, JSON, Markdown, CSV or HTML
     Show(ShowArgs),
     /// Unified diff of two plans, or of two snapshots of one kind (exit 0 equal, 2 different)
@@ -44,12 +47,16 @@ pub struct PlanArgs {
     /// The job spec (YAML)
     #[arg(long)]
     pub spec: PathBuf,
-    /// The Atria billing snapshot (`billsync.atria/v1`)
-    #[arg(long)]
-    pub atria: PathBuf,
-    /// The Autotask contract snapshot (`billsync.autotask/v1`)
-    #[arg(long)]
-    pub autotask: PathBuf,
+    /// The Atria billing snapshot (`billsync.atria/v1`); with `--autotask`. Without both,
+    /// the snapshots are fetched from the spec's `atria` and `autotask` hosts
+    #[arg(long, requires = "autotask")]
+    pub atria: Option<PathBuf>,
+    /// The Autotask contract snapshot (`billsync.autotask/v1`); with `--atria`
+    #[arg(long, requires = "atria")]
+    pub autotask: Option<PathBuf>,
+    /// Keep the fetched snapshots in this folder (only when fetching)
+    #[arg(long, conflicts_with = "atria")]
+    pub save_snapshots: Option<PathBuf>,
     /// The plan's time (RFC 3339, e.g. 2026-11-24T22:00:00Z); default: now
     #[arg(long)]
     pub as_of: Option<String>,
@@ -65,6 +72,16 @@ pub struct PlanArgs {
     /// Also write the Markdown summary there (e.g. `$GITHUB_STEP_SUMMARY`)
     #[arg(long, value_name = "FILE")]
     pub summary_md: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The job spec (YAML), with its `atria` and `autotask` sections
+    #[arg(long)]
+    pub spec: PathBuf,
+    /// The folder to write `atria.json` and `autotask.json` into (created if missing)
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +148,13 @@ impl clap::ValueEnum for LogLevel {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Plan(args) => plan(args),
+        Command::Fetch(args) => {
+            let spec = load_spec(&args.spec)?;
+            let fetched = fetch_online(&spec)?;
+            let files = save_snapshots(&fetched, &args.out)?;
+            println!("{}: {}", files.display(), fetched.summary());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Show(args) => show(args),
         Command::Diff(args) => diff_files(&args.old, &args.new),
         Command::Apply(args) => crate::online::apply_command(args),
@@ -275,24 +299,43 @@ fn parse_as_of(text: Option<&str>) -> anyhow::Result<DateTime<Utc>> {
     }
 }
 
+fn load_spec(path: &Path) -> anyhow::Result<spec::JobSpec> {
+    spec::load(path).map_err(|problems| anyhow::anyhow!("{problems}"))
+}
+
+/// Runs `fetch` on a small runtime of its own: the CLI stays synchronous.
+pub fn fetch_online(spec: &spec::JobSpec) -> anyhow::Result<crate::fetch::Fetched> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    // The error's text starts with its AT code; it never holds a secret.
+    runtime
+        .block_on(crate::fetch::fetch(spec, crate::autotask::ClientOptions::default()))
+        .map_err(anyhow::Error::new)
+}
+
+/// Writes `atria.json` and `autotask.json` (checked by re-parsing) into `folder`.
+fn save_snapshots(fetched: &crate::fetch::Fetched, folder: &Path) -> anyhow::Result<PathBuf> {
+    let files = fetched.to_files()?;
+    std::fs::create_dir_all(folder).with_context(|| format!("{}: cannot create", folder.display()))?;
+    write_atomically(&folder.join("atria.json"), |file| file.write_all(&files.atria))?;
+    write_atomically(&folder.join("autotask.json"), |file| file.write_all(&files.autotask))?;
+    Ok(folder.to_owned())
+}
+
 fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let as_of = parse_as_of(args.as_of.as_deref())?;
-    // Read and check every input before reporting, so one run names every broken file; the
-    // two snapshots load side by side.
-    let (spec, (atria, autotask)) = std::thread::scope(|scope| {
-        let atria = scope.spawn(|| snapshot::load_atria(&args.atria));
-        let autotask = snapshot::load_autotask(&args.autotask);
-        let spec = spec::load(&args.spec);
-        (spec, (atria.join().expect("loading does not panic"), autotask))
-    });
-    let (spec, atria, autotask) = match (spec, atria, autotask) {
-        (Ok(spec), Ok(atria), Ok(autotask)) => (spec, atria, autotask),
-        (spec, atria, autotask) => {
-            let mut problems = crate::problems::Problems::default();
-            for result in [spec.err(), atria.err(), autotask.err()] {
-                problems.extend(result.unwrap_or_default());
+    let (spec, atria, autotask) = match (&args.atria, &args.autotask) {
+        (Some(atria), Some(autotask)) => load_inputs(&args.spec, atria, autotask)?,
+        _ => {
+            let spec = load_spec(&args.spec)?;
+            let fetched = fetch_online(&spec)?;
+            if let Some(folder) = &args.save_snapshots {
+                save_snapshots(&fetched, folder)?;
             }
-            return Err(anyhow::anyhow!("{problems}"));
+            (spec, fetched.atria, fetched.autotask)
         }
     };
     let plan = compile(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of })
@@ -318,6 +361,31 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         print_with(|stdout| write_text(&plan, TextOptions::default(), stdout))?;
     }
     Ok(if args.detailed_exitcode && plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// Reads and checks the spec and both snapshot files, naming every broken file in one error.
+fn load_inputs(
+    spec_path: &Path,
+    atria_path: &Path,
+    autotask_path: &Path,
+) -> anyhow::Result<(spec::JobSpec, snapshot::AtriaSnapshot, snapshot::AutotaskSnapshot)> {
+    // The two snapshots load side by side.
+    let (spec, (atria, autotask)) = std::thread::scope(|scope| {
+        let atria = scope.spawn(|| snapshot::load_atria(atria_path));
+        let autotask = snapshot::load_autotask(autotask_path);
+        let spec = spec::load(spec_path);
+        (spec, (atria.join().expect("loading does not panic"), autotask))
+    });
+    match (spec, atria, autotask) {
+        (Ok(spec), Ok(atria), Ok(autotask)) => Ok((spec, atria, autotask)),
+        (spec, atria, autotask) => {
+            let mut problems = crate::problems::Problems::default();
+            for result in [spec.err(), atria.err(), autotask.err()] {
+                problems.extend(result.unwrap_or_default());
+            }
+            Err(anyhow::anyhow!("{problems}"))
+        }
+    }
 }
 
 /// Writes through a temporary file and a rename, so a reader never sees half a file.

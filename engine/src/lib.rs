@@ -5,10 +5,12 @@
 //! (HTTP clients and snapshot fetching); `cli` is the command line over it.
 
 pub mod apply;
+pub mod atria;
 pub mod autotask;
 pub mod cli;
 pub mod codes;
 pub mod compile;
+pub mod fetch;
 mod http;
 pub mod online;
 pub mod plan;
