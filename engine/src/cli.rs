@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::compile::{CompileInput, compile};
+use crate::online::load_spec;
 use crate::plan::Plan;
 use crate::render::markdown::{MarkdownOptions, markdown};
 use crate::render::{TableOptions, TextOptions, colour, diff, text, write_text};
@@ -38,8 +39,12 @@ pub enum Command {
     Spec(SpecCommand),
     /// Apply a reviewed plan to Autotask, exactly once (journaled, drift-checked)
     Apply(crate::online::ApplyArgs),
+    /// Fetch, plan, show, then apply after a confirmation (Atria's "Run Now")
+    Run(crate::online::RunArgs),
     /// Print the next run times of the spec's cron schedule
     Schedule(crate::online::ScheduleArgs),
+    /// Run the job at its schedule's times until SIGTERM or SIGINT
+    Daemon(crate::online::DaemonArgs),
 }
 
 #[derive(Debug, Args)]
@@ -158,7 +163,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(args) => show(args),
         Command::Diff(args) => diff_files(&args.old, &args.new),
         Command::Apply(args) => crate::online::apply_command(args),
+        Command::Run(args) => crate::online::run_command(args),
         Command::Schedule(args) => crate::online::schedule_command(args),
+        Command::Daemon(args) => crate::online::daemon_command(args),
         Command::Spec(SpecCommand::Validate { files }) => validate(&files),
         Command::Spec(SpecCommand::Schema) => {
             print(&schema_text(&spec::JobSpec::schema()))?;
@@ -299,17 +306,9 @@ fn parse_as_of(text: Option<&str>) -> anyhow::Result<DateTime<Utc>> {
     }
 }
 
-fn load_spec(path: &Path) -> anyhow::Result<spec::JobSpec> {
-    spec::load(path).map_err(|problems| anyhow::anyhow!("{problems}"))
-}
-
 /// Runs `fetch` on a small runtime of its own: the CLI stays synchronous.
 pub fn fetch_online(spec: &spec::JobSpec) -> anyhow::Result<crate::fetch::Fetched> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::online::runtime()?;
     // The error's text starts with its AT code; it never holds a secret.
     runtime
         .block_on(crate::fetch::fetch(spec, crate::autotask::ClientOptions::default()))

@@ -34,6 +34,29 @@ pub struct ApplyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The job spec
+    #[arg(long)]
+    pub spec: PathBuf,
+    /// Apply without asking (needed when standard input is not a terminal)
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Where each run leaves its folder of snapshots, plan, journal and log
+    #[arg(long, default_value = "runs")]
+    pub runs_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// The job spec, with its `schedule`
+    #[arg(long)]
+    pub spec: PathBuf,
+    /// Where each run leaves its folder
+    #[arg(long, default_value = "runs")]
+    pub runs_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct ScheduleArgs {
     /// The job spec whose `schedule` to read
     #[arg(long)]
@@ -139,6 +162,207 @@ fn csv_field(field: &str) -> String {
     } else {
         field.to_owned()
     }
+}
+
+pub fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let spec = load_spec(&args.spec)?;
+    let approval = if args.auto_approve {
+        Approval::Given
+    } else if std::io::stdin().is_terminal() {
+        Approval::Ask
+    } else {
+        Approval::Refused
+    };
+    let outcome = run_once(&spec, &args.runs_dir, approval)?;
+    Ok(ExitCode::from(outcome))
+}
+
+/// Whether `run` may apply the plan it made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Approval {
+    Given,
+    /// Ask on the terminal.
+    Ask,
+    /// No terminal and no `--auto-approve`: plan only.
+    Refused,
+}
+
+/// One run of the job, as Atria's "Run Now": fetch, plan, show, then apply when approved. The
+/// run's folder keeps the snapshots, the plan (JSON and text), the journal and the log.
+/// Returns apply's exit code (0 when nothing needed applying).
+pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::Result<u8> {
+    let started = Utc::now();
+    let folder = new_run_folder(runs_dir, started)?;
+    println!("Run {} in {}", started.format("%Y-%m-%dT%H:%M:%SZ"), folder.display());
+    let write = |file: &str, bytes: &[u8]| {
+        crate::cli::write_atomically(&folder.join(file), |out| {
+            use std::io::Write as _;
+            out.write_all(bytes)
+        })
+    };
+    let runtime = runtime()?;
+    let fetched = match runtime.block_on(crate::fetch::fetch(spec, ClientOptions::default())) {
+        Ok(fetched) => fetched,
+        Err(error) => {
+            let entry = TimedEntry::now(error.code(), None, error.to_string());
+            write("log.jsonl", log_text(std::slice::from_ref(&entry), Path::new("log.jsonl")).as_bytes())?;
+            return Err(error.into());
+        }
+    };
+    let files = fetched.to_files()?;
+    write("atria.json", &files.atria)?;
+    write("autotask.json", &files.autotask)?;
+    println!("Fetched: {}", fetched.summary());
+
+    let plan = crate::compile::compile(crate::compile::CompileInput {
+        spec,
+        atria: &fetched.atria,
+        autotask: &fetched.autotask,
+        as_of: started,
+    })?;
+    write("plan.json", plan.to_json().as_bytes())?;
+    let text = crate::render::text(&plan, crate::render::TextOptions::default());
+    write("plan.txt", text.as_bytes())?;
+    print!("{text}");
+
+    let plan_log: Vec<TimedEntry> = plan
+        .log
+        .iter()
+        .map(|entry| TimedEntry {
+            at: started,
+            code: entry.code,
+            level: entry.level,
+            customer_code: entry.customer_code.clone(),
+            message: entry.message.clone(),
+        })
+        .collect();
+    let write_log =
+        |entries: &[TimedEntry]| write("log.jsonl", log_text(entries, Path::new("log.jsonl")).as_bytes());
+    if !plan.has_changes() {
+        println!("No changes to apply.");
+        write_log(&plan_log)?;
+        return Ok(0);
+    }
+    let approved = match approval {
+        Approval::Given => true,
+        Approval::Refused => {
+            println!(
+                "Not applied: standard input is not a terminal; pass --auto-approve to apply without asking."
+            );
+            false
+        }
+        Approval::Ask => confirm(plan.summary.changes())?,
+    };
+    if !approved {
+        write_log(&plan_log)?;
+        return Ok(0);
+    }
+    let options = ApplyOptions {
+        journal_path: folder.join("plan.json.journal.jsonl"),
+        progress: std::io::stderr().is_terminal(),
+    };
+    let report = runtime.block_on(async {
+        let client = connect_autotask(spec).await?;
+        anyhow::Ok(apply(&plan, &client, &options).await?)
+    })?;
+    let mut log = plan_log;
+    log.extend(report.log.iter().cloned());
+    write_log(&log)?;
+    finish_apply(&report, spec.log_level, None)?;
+    Ok(report.exit_code())
+}
+
+/// `runs/2026-11-26T220000Z`, with a suffix when two runs start in the same second.
+fn new_run_folder(runs_dir: &Path, started: DateTime<Utc>) -> anyhow::Result<PathBuf> {
+    let stamp = started.format("%Y-%m-%dT%H%M%SZ").to_string();
+    for attempt in 0..100 {
+        let name = if attempt == 0 { stamp.clone() } else { format!("{stamp}-{attempt}") };
+        let folder = runs_dir.join(name);
+        std::fs::create_dir_all(runs_dir)
+            .with_context(|| format!("{}: cannot create", runs_dir.display()))?;
+        match std::fs::create_dir(&folder) {
+            Ok(()) => return Ok(folder),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(error) => return Err(error).with_context(|| format!("{}: cannot create", folder.display())),
+        }
+    }
+    anyhow::bail!("{}: too many runs in one second", runs_dir.display())
+}
+
+fn confirm(changes: usize) -> anyhow::Result<bool> {
+    use std::io::Write as _;
+    print!("Apply {changes} changes to Autotask? [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+/// Runs the job at its schedule's times, one run at a time, until SIGTERM or SIGINT; a signal
+/// during a run lets that run finish first.
+pub fn daemon_command(args: DaemonArgs) -> anyhow::Result<ExitCode> {
+    let spec = load_spec(&args.spec)?;
+    let expression = spec
+        .schedule
+        .as_deref()
+        .with_context(|| format!("{}: the spec has no `schedule`", args.spec.display()))?;
+    let schedule = Schedule::parse(expression)?;
+    let stop = stop_signals()?;
+    println!("billsync daemon: `{}` (UTC); stop with SIGTERM or Ctrl-C", schedule.expression());
+    loop {
+        let Some(next) = schedule.next_after(Utc::now()) else {
+            println!("The schedule has no further run; stopping.");
+            return Ok(ExitCode::SUCCESS);
+        };
+        println!("Next run at {}", next.format("%Y-%m-%dT%H:%M:%SZ"));
+        let wait = (next - Utc::now()).to_std().unwrap_or_default();
+        match stop.recv_timeout(wait) {
+            Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                println!("Stopping: signal received.");
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        // A failed run is logged in its folder and printed; the daemon goes on to the next.
+        match run_once(&spec, &args.runs_dir, Approval::Given) {
+            Ok(code) => println!("Run finished with exit code {code}"),
+            Err(error) => eprintln!("billsync: run failed: {error:#}"),
+        }
+        if stop.try_recv().is_ok() {
+            println!("Stopping: signal received during the run, which finished first.");
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+}
+
+/// A channel that receives one message per SIGTERM or SIGINT.
+fn stop_signals() -> anyhow::Result<std::sync::mpsc::Receiver<()>> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (ready_sender, ready) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut terminate), Ok(mut interrupt)) =
+                (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+            else {
+                let _ = ready_sender.send(false);
+                return;
+            };
+            let _ = ready_sender.send(true);
+            loop {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = interrupt.recv() => {}
+                }
+                if sender.send(()).is_err() {
+                    return;
+                }
+            }
+        });
+    });
+    anyhow::ensure!(ready.recv().unwrap_or(false), "cannot listen for SIGTERM and SIGINT");
+    Ok(receiver)
 }
 
 pub fn schedule_command(args: ScheduleArgs) -> anyhow::Result<ExitCode> {

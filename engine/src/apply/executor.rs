@@ -43,7 +43,7 @@ pub struct TimedEntry {
 }
 
 impl TimedEntry {
-    fn now(code: Code, customer_code: Option<&str>, message: String) -> TimedEntry {
+    pub fn now(code: Code, customer_code: Option<&str>, message: String) -> TimedEntry {
         TimedEntry {
             at: Utc::now(),
             code,
