@@ -103,7 +103,7 @@ fn the_daemon_runs_on_schedule_one_at_a_time_and_stops_on_sigterm() {
     std::fs::write(online.path("job.yaml"), spec.replace("\"0 22 26 * *\"", "\"*/2 * * * * *\""))
         .expect("write");
     let runs = online.path("runs");
-    let mut daemon =
+    let daemon =
         online.spawn(&["daemon", "--spec", &online.arg("job.yaml"), "--runs-dir", &online.arg("runs")]);
     let started = Instant::now();
     while run_folders(&runs).iter().filter(|folder| folder.join("log.jsonl").exists()).count() < 2 {
