@@ -1,17 +1,37 @@
 //! The `billsync` binary: parse the command line, run it, map the outcome to an exit code.
 
+mod demo;
+
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 // Compile allocates millions of small strings for a big plan; mimalloc does that several times
 // faster than the system allocator (see README, "Benchmarks").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[derive(Debug, Parser)]
+#[command(name = "billsync", version, about = "Keep Autotask contract quantities equal to Atria billing")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start mock Autotask and Atria servers on the seed example, then fetch, plan, apply, plan again
+    Demo,
+    #[command(flatten)]
+    Engine(billsync::cli::Command),
+}
+
 fn main() -> ExitCode {
-    let cli = billsync::cli::Cli::parse();
-    match billsync::cli::run(cli) {
+    let outcome = match Cli::parse().command {
+        Command::Demo => demo::demo(),
+        Command::Engine(command) => billsync::cli::run(billsync::cli::Cli { command }),
+    };
+    match outcome {
         Ok(code) => code,
         Err(error) => {
             eprintln!("billsync: error: {error:#}");
