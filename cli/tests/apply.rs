@@ -232,3 +232,23 @@ fn a_zone_outside_the_allowed_hosts_gets_no_credentials() {
     assert!(stderr(&output).contains("may not receive the Autotask credentials"), "{}", stderr(&output));
     assert_eq!(online.get("/__mock/stats")["total"].as_u64(), Some(0), "no request reached Autotask");
 }
+
+#[test]
+fn rejected_writes_are_at33_and_at14_and_exit_1() {
+    let online = Online::start("seed-example");
+    online.plan_from_fixture();
+    online.faults(json!([
+        {"endpoint": "ContractServiceAdjustments", "method": "POST", "status": 500,
+         "body": {"errors": ["The adjustment's effective date falls in a posted period"]}},
+        {"endpoint": "ContractServices", "method": "POST", "status": 400,
+         "body": {"errors": ["Service is inactive"]}}
+    ]));
+    let output = online.apply();
+    assert_eq!(output.status.code(), Some(1), "{}\n{}", stdout(&output), stderr(&output));
+    let text = stdout(&output);
+    assert_eq!(text.matches(" AT33 ").count(), 3, "{text}");
+    assert!(text.contains("posted period"), "{text}");
+    assert_eq!(text.matches(" AT14 ").count(), 1, "{text}");
+    assert!(text.contains("Apply: 0 applied, 0 already done, 0 refused (line changed since the plan), 4 failed"), "{text}");
+    assert!(online.adjustments_per_line().is_empty(), "nothing was written");
+}

@@ -298,15 +298,21 @@ fn confirm(changes: usize) -> anyhow::Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
 }
 
-/// Runs the job at its schedule's times, one run at a time, until SIGTERM or SIGINT; a signal
-/// during a run lets that run finish first.
-pub fn daemon_command(args: DaemonArgs) -> anyhow::Result<ExitCode> {
-    let spec = load_spec(&args.spec)?;
+/// The spec and its `schedule`, which the scheduling commands need.
+fn spec_with_schedule(path: &Path) -> anyhow::Result<(JobSpec, Schedule)> {
+    let spec = load_spec(path)?;
     let expression = spec
         .schedule
         .as_deref()
-        .with_context(|| format!("{}: the spec has no `schedule`", args.spec.display()))?;
+        .with_context(|| format!("{}: the spec has no `schedule`", path.display()))?;
     let schedule = Schedule::parse(expression)?;
+    Ok((spec, schedule))
+}
+
+/// Runs the job at its schedule's times, one run at a time, until SIGTERM or SIGINT; a signal
+/// during a run lets that run finish first.
+pub fn daemon_command(args: DaemonArgs) -> anyhow::Result<ExitCode> {
+    let (spec, schedule) = spec_with_schedule(&args.spec)?;
     let stop = stop_signals()?;
     println!("billsync daemon: `{}` (UTC); stop with SIGTERM or Ctrl-C", schedule.expression());
     loop {
@@ -366,12 +372,7 @@ fn stop_signals() -> anyhow::Result<std::sync::mpsc::Receiver<()>> {
 }
 
 pub fn schedule_command(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
-    let spec = load_spec(&args.spec)?;
-    let expression = spec
-        .schedule
-        .as_deref()
-        .with_context(|| format!("{}: the spec has no `schedule`", args.spec.display()))?;
-    let schedule = Schedule::parse(expression)?;
+    let (_, schedule) = spec_with_schedule(&args.spec)?;
     let from: DateTime<Utc> = match &args.from {
         Some(text) => DateTime::parse_from_rfc3339(text.trim())
             .map(|time| time.with_timezone(&Utc))

@@ -115,14 +115,15 @@ impl Online {
         self.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("billsync starts")
     }
 
-    /// `billsync plan` offline on the fixture's snapshots, written to `plan.json`.
-    pub fn plan_from_fixture(&self) -> Output {
+    /// `billsync plan` offline on the fixture's Atria snapshot and `autotask`, written to `out`.
+    fn plan_offline(&self, autotask: &Path, out: &str) -> Output {
         let atria = self.fixture.join("atria.json").to_string_lossy().into_owned();
-        let autotask = self.fixture.join("autotask.json").to_string_lossy().into_owned();
-        let output = self.run(&[
+        let autotask = autotask.to_string_lossy().into_owned();
+        let (spec, out) = (self.arg("job.yaml"), self.arg(out));
+        let args = [
             "plan",
             "--spec",
-            &self.arg("job.yaml"),
+            &spec,
             "--atria",
             &atria,
             "--autotask",
@@ -130,10 +131,16 @@ impl Online {
             "--as-of",
             AS_OF,
             "--out",
-            &self.arg("plan.json"),
-        ]);
+            &out,
+        ];
+        let output = self.run(&args);
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         output
+    }
+
+    /// `billsync plan` offline on the fixture's snapshots, written to `plan.json`.
+    pub fn plan_from_fixture(&self) -> Output {
+        self.plan_offline(&self.fixture.join("autotask.json"), "plan.json")
     }
 
     /// `billsync plan` offline on the mock's current Autotask state.
@@ -141,21 +148,7 @@ impl Online {
         let state = self.autotask_state();
         std::fs::write(self.path("autotask-now.json"), serde_json::to_vec(&state["snapshot"]).expect("json"))
             .expect("write");
-        let atria = self.fixture.join("atria.json").to_string_lossy().into_owned();
-        let output = self.run(&[
-            "plan",
-            "--spec",
-            &self.arg("job.yaml"),
-            "--atria",
-            &atria,
-            "--autotask",
-            &self.arg("autotask-now.json"),
-            "--as-of",
-            AS_OF,
-            "--out",
-            &self.arg("plan-again.json"),
-        ]);
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        self.plan_offline(&self.path("autotask-now.json"), "plan-again.json");
         billsync::plan::Plan::load(&self.path("plan-again.json")).expect("plan")
     }
 
