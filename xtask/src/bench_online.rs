@@ -3,6 +3,7 @@
 //! loop, and timing apply against the ideal of three requests always in flight.
 
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -41,6 +42,19 @@ struct Run {
 }
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
+    if cfg!(debug_assertions) {
+        // Time what ships: the engine, and the mocks beside it, built for release.
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["run", "--release", "--quiet", "--package", "xtask", "--", "bench-online"])
+            .args(args)
+            .current_dir(workspace_root())
+            .status()
+            .context("running cargo run --release")?;
+        if !status.success() {
+            bail!("bench-online (release build) failed");
+        }
+        return Ok(());
+    }
     let number = |name: &str, default: u64| -> anyhow::Result<u64> {
         flag(args, name).map_or(Ok(default), |text| {
             text.parse().with_context(|| format!("{name} `{text}` is not a whole number"))
