@@ -50,8 +50,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             .current_dir(workspace_root())
             .status()
             .context("running cargo run --release")?;
+        // The release run has said what failed; pass its exit code on.
         if !status.success() {
-            bail!("bench-online (release build) failed");
+            std::process::exit(status.code().unwrap_or(1));
         }
         return Ok(());
     }
