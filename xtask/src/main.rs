@@ -1,6 +1,8 @@
-//! `cargo xtask`: the project's own tasks — generated schemas, scale fixtures, benchmarks.
+//! `cargo xtask`: the project's own tasks — generated schemas, scale fixtures, benchmarks
+//! (offline `bench`, online `bench-online`).
 
 mod bench;
+mod bench_online;
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +13,11 @@ const USAGE: &str = "usage:
   cargo xtask gen --customers N --rows-per-customer M --seed S --out DIR
                                          write a synthetic atria.json + autotask.json + job.yaml
   cargo xtask bench [--runs N]           time `billsync plan` (release build) on 100k and 1M
-                                         generated rows; medians and peak memory vs targets";
+                                         generated rows; medians and peak memory vs targets
+  cargo xtask bench-online [--customers N] [--rows-per-customer M] [--latency-ms L] [--runs R]
+                                         fetch and apply against both mocks with L ms added to
+                                         each request: calls vs budgets and a per-customer loop,
+                                         apply wall time vs (calls × L ÷ 3)";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,6 +25,7 @@ fn main() -> anyhow::Result<()> {
         Some("schema") => schema(),
         Some("gen") => gen_command(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("bench-online") => bench_online::run(&args[1..]),
         Some("measure-one") => bench::measure_one(&args[1..]),
         _ => {
             eprintln!("{USAGE}");

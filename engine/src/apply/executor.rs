@@ -1,5 +1,6 @@
 //! The apply protocol: budget check, batched refresh with a per-line drift check (AT29), journaled
-//! writes at most three at a time, resolution of unfinished intents by read-back, and a batched
+//! writes at most three in flight per endpoint (the client's limit) with six changes under way so
+//! journaling overlaps the requests, resolution of unfinished intents by read-back, and a batched
 //! verification (AT31).
 
 use std::collections::BTreeMap;
@@ -19,8 +20,10 @@ use crate::snapshot::{ContractService, ContractServiceUnit, units_at};
 
 /// Autotask's limit on the ids of one `in` filter.
 const IN_CHUNK: usize = 500;
-/// Writes in flight at once: Autotask's thread limit per integration and endpoint.
-const CONCURRENT_WRITES: usize = 3;
+/// Changes under way at once. The client holds its requests to Autotask's thread limit (3 per
+/// endpoint); twice as many changes keep those slots busy while a change journals its intent
+/// or its outcome, instead of leaving a slot idle for every fsync and answer handled.
+const CONCURRENT_CHANGES: usize = 6;
 /// How often an unanswered write is read back and tried again before apply gives up on it.
 const ATTEMPTS: usize = 5;
 
@@ -243,7 +246,7 @@ pub async fn apply(
         }
     });
     let outcomes: Vec<(usize, Result<Outcome, ApplyError>)> =
-        futures::stream::iter(tasks).buffer_unordered(CONCURRENT_WRITES).collect().await;
+        futures::stream::iter(tasks).buffer_unordered(CONCURRENT_CHANGES).collect().await;
     if let Some(bar) = &context.progress {
         bar.finish_and_clear();
     }
