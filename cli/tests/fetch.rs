@@ -479,17 +479,28 @@ async fn fetch_returns_each_fixture_with_the_fewest_calls() {
         assert_eq!(fetched.atria_requests, 3, "{name}");
     }
 
-    // With every customer in scope, the whole seed fixture comes back.
-    let world = World::of_fixture("seed-example").await;
-    let mut job = job_of("seed-example");
-    job.customers.clear();
-    let fetched = fetch(&world.connect(job), fast_options()).await.unwrap();
-    let autotask_fixture = snapshot::load_autotask(&fixture("seed-example").join("autotask.json")).unwrap();
-    assert_eq!(
-        snapshot::canonical_autotask(&fetched.autotask),
-        snapshot::canonical_autotask(&autotask_fixture)
-    );
-    assert_eq!(world.autotask.state().stats().total, 6, "zone + one query per entity");
+    // With every customer in scope (no filter, no skipped customer), every fixture comes back
+    // exactly as its files hold it.
+    for name in ["seed-example", "seed-example-next-month", "every-code", "no-billing-rows"] {
+        let world = World::of_fixture(name).await;
+        let mut job = job_of(name);
+        job.customers.clear();
+        job.overrides.retain(|_, customer_override| !customer_override.skip);
+        let fetched = fetch(&world.connect(job), fast_options()).await.unwrap();
+        let atria_fixture = snapshot::load_atria(&fixture(name).join("atria.json")).unwrap();
+        let autotask_fixture = snapshot::load_autotask(&fixture(name).join("autotask.json")).unwrap();
+        assert_eq!(
+            snapshot::canonical_atria(&fetched.atria),
+            snapshot::canonical_atria(&atria_fixture),
+            "{name}"
+        );
+        assert_eq!(
+            snapshot::canonical_autotask(&fetched.autotask),
+            snapshot::canonical_autotask(&autotask_fixture),
+            "{name}"
+        );
+        assert_eq!(world.autotask.state().stats().total, 6, "{name}: zone + one query per entity");
+    }
 }
 
 fn synthetic(customers: usize) -> (AtriaSnapshot, AutotaskSnapshot) {
