@@ -129,39 +129,32 @@ pub(crate) fn finish_apply(
     Ok(ExitCode::from(report.exit_code()))
 }
 
-/// The AT log as JSON lines, or as CSV (RFC 4180) for a `.csv` path.
+/// The AT log as JSON lines, or as CSV (RFC 4180, like `show --format csv`) for a `.csv` path.
 pub fn log_text(entries: &[TimedEntry], path: &Path) -> String {
-    let csv = path.extension().is_some_and(|extension| extension.eq_ignore_ascii_case("csv"));
-    let mut out = String::new();
-    if csv {
-        out.push_str("at,code,level,customerCode,message\r\n");
+    if !path.extension().is_some_and(|extension| extension.eq_ignore_ascii_case("csv")) {
+        return entries
+            .iter()
+            .map(|entry| serde_json::to_string(entry).expect("log entries serialize") + "\n")
+            .collect();
     }
-    for entry in entries {
-        if csv {
-            let fields = [
-                entry.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                entry.code.to_string(),
-                entry.level.as_str().to_owned(),
-                entry.customer_code.clone().unwrap_or_default(),
-                entry.message.clone(),
-            ];
-            let quoted: Vec<String> = fields.iter().map(|field| csv_field(field)).collect();
-            out.push_str(&quoted.join(","));
-            out.push_str("\r\n");
-        } else {
-            out.push_str(&serde_json::to_string(entry).expect("log entries serialize"));
-            out.push('\n');
+    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    let mut write = || -> csv::Result<Vec<u8>> {
+        writer.write_record(["at", "code", "level", "customerCode", "message"])?;
+        for entry in entries {
+            let at = entry.at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            let customer = entry.customer_code.as_deref().unwrap_or_default();
+            writer.write_record([
+                at.as_str(),
+                entry.code.as_str(),
+                entry.level.as_str(),
+                customer,
+                &entry.message,
+            ])?;
         }
-    }
-    out
-}
-
-fn csv_field(field: &str) -> String {
-    if field.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_owned()
-    }
+        writer.flush()?;
+        Ok(writer.get_ref().clone())
+    };
+    String::from_utf8(write().expect("writing CSV to memory cannot fail")).expect("the log is UTF-8")
 }
 
 pub fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -389,4 +382,34 @@ pub fn schedule_command(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
         println!("  {}", time.format("%Y-%m-%dT%H:%M:%SZ %a"));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_is_json_lines_or_csv_by_file_name() {
+        let entry = TimedEntry {
+            at: "2026-11-24T22:00:00Z".parse().expect("time"),
+            code: crate::codes::Code::AT09,
+            level: LogLevel::Info,
+            customer_code: Some("ASP".to_owned()),
+            message: "ASP Cloud, \"quoted\" from 20 to 25".to_owned(),
+        };
+        let lines = log_text(std::slice::from_ref(&entry), Path::new("run.log"));
+        let parsed: serde_json::Value = serde_json::from_str(lines.trim_end()).expect("one JSON line");
+        assert_eq!(parsed["code"], "AT09");
+        assert_eq!(parsed["at"], "2026-11-24T22:00:00Z");
+
+        let csv_text = log_text(std::slice::from_ref(&entry), Path::new("run.CSV"));
+        let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+        let headers = reader.headers().expect("headers").clone();
+        assert_eq!(headers.iter().collect::<Vec<_>>(), ["at", "code", "level", "customerCode", "message"]);
+        let record = reader.records().next().expect("one record").expect("valid CSV");
+        assert_eq!(
+            record.iter().collect::<Vec<_>>(),
+            ["2026-11-24T22:00:00Z", "AT09", "info", "ASP", &entry.message]
+        );
+    }
 }
