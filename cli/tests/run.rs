@@ -128,3 +128,32 @@ fn the_daemon_runs_on_schedule_one_at_a_time_and_stops_on_sigterm() {
     // The first run applied; later ones found nothing to do.
     assert!(online.adjustments_per_line().values().all(|count| *count == 1));
 }
+
+#[test]
+fn one_run_and_one_daemon_at_a_time_per_runs_folder() {
+    let online = Online::start("seed-example");
+    let runs = online.path("runs");
+    std::fs::create_dir_all(&runs).expect("runs");
+    // Another process's run holds the lock: this run must not plan or apply.
+    let lock = std::fs::File::create(runs.join(".run.lock")).expect("lock file");
+    lock.try_lock().expect("the test takes the lock");
+    let output = online.run(&[
+        "run",
+        "--spec",
+        &online.arg("job.yaml"),
+        "--auto-approve",
+        "--runs-dir",
+        &online.arg("runs"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("another billsync run is using"), "{}", stderr(&output));
+    assert!(run_folders(&runs).is_empty() && online.adjustments_per_line().is_empty());
+    drop(lock);
+
+    let daemon_lock = std::fs::File::create(runs.join(".daemon.lock")).expect("lock file");
+    daemon_lock.try_lock().expect("the test takes the lock");
+    let output =
+        online.run(&["daemon", "--spec", &online.arg("job.yaml"), "--runs-dir", &online.arg("runs")]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("another billsync daemon is using"), "{}", stderr(&output));
+}

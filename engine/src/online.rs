@@ -184,6 +184,9 @@ pub enum Approval {
 /// run's folder keeps the snapshots, the plan (JSON and text), the journal and the log.
 /// Returns apply's exit code (0 when nothing needed applying).
 pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::Result<u8> {
+    // Two runs on one runs folder (a daemon's and a manual one, say) would plan from the same
+    // state and both apply; the second waits for nothing and stops.
+    let _run_lock = exclusive_lock(runs_dir, ".run.lock", "another billsync run is using")?;
     let started = Utc::now();
     let folder = new_run_folder(runs_dir, started)?;
     println!("Run {} in {}", started.format("%Y-%m-%dT%H:%M:%SZ"), folder.display());
@@ -265,6 +268,28 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::
     Ok(report.exit_code())
 }
 
+/// An exclusive advisory lock on `runs_dir/name`, held until the file is dropped; the operating
+/// system releases it when the process ends, however it ends.
+fn exclusive_lock(runs_dir: &Path, name: &str, held_message: &str) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(runs_dir).with_context(|| format!("{}: cannot create", runs_dir.display()))?;
+    let path = runs_dir.join(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("{}: cannot open", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            anyhow::bail!("{held_message} {} (lock `{}`)", runs_dir.display(), path.display())
+        }
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(error).with_context(|| format!("{}: cannot lock", path.display()))
+        }
+    }
+}
+
 /// `runs/2026-11-26T220000Z`, with a suffix when two runs start in the same second.
 fn new_run_folder(runs_dir: &Path, started: DateTime<Utc>) -> anyhow::Result<PathBuf> {
     let stamp = started.format("%Y-%m-%dT%H%M%SZ").to_string();
@@ -306,6 +331,7 @@ fn spec_with_schedule(path: &Path) -> anyhow::Result<(JobSpec, Schedule)> {
 /// during a run lets that run finish first.
 pub fn daemon_command(args: DaemonArgs) -> anyhow::Result<ExitCode> {
     let (spec, schedule) = spec_with_schedule(&args.spec)?;
+    let _daemon_lock = exclusive_lock(&args.runs_dir, ".daemon.lock", "another billsync daemon is using")?;
     let stop = stop_signals()?;
     println!("billsync daemon: `{}` (UTC); stop with SIGTERM or Ctrl-C", schedule.expression());
     loop {
