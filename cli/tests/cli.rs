@@ -1,14 +1,12 @@
 //! The `billsync` binary end to end: exit codes, outputs, and one test per kind of bad input
 //! (each must exit 1, name the file and the place, and write nothing).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const AS_OF: &str = "2026-11-24T22:00:00Z";
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
-}
+use common::{AS_OF, fixtures};
 
 struct Outcome {
     code: i32,
@@ -27,11 +25,14 @@ fn billsync(args: &[&str]) -> Outcome {
 
 /// `billsync plan` on a folder's `job.yaml`, `atria.json` and `autotask.json`, plus `extra`.
 fn plan_in(folder: &Path, as_of: &str, extra: &[&str]) -> Outcome {
-    let path = |file: &str| folder.join(file).to_string_lossy().into_owned();
-    let (spec, atria, autotask) = (path("job.yaml"), path("atria.json"), path("autotask.json"));
-    let mut args =
-        vec!["plan", "--spec", &spec, "--atria", &atria, "--autotask", &autotask, "--as-of", as_of];
-    args.extend_from_slice(extra);
+    let mut args = common::plan_args(
+        &folder.join("job.yaml"),
+        &folder.join("atria.json"),
+        &folder.join("autotask.json"),
+        as_of,
+    );
+    args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     billsync(&args)
 }
 

@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::AS_OF;
 use serde_json::{Value, json};
 
-const AS_OF: &str = "2026-11-24T22:00:00Z";
 const INSTALL: &str = "apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver";
 /// The W3C WebDriver key of an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -212,23 +214,16 @@ impl<'a> Session<'a> {
 #[test]
 fn html_report_sorts_filters_searches_and_downloads_the_csv() {
     let scratch = tempfile::tempdir().expect("a temp dir");
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/every-code");
-    let path = |file: &str| folder.join(file).to_string_lossy().into_owned();
+    let folder = common::fixtures().join("every-code");
     let plan = scratch.path().join("plan.json").to_string_lossy().into_owned();
-    let (spec, atria, autotask) = (path("job.yaml"), path("atria.json"), path("autotask.json"));
-    billsync(&[
-        "plan",
-        "--spec",
-        &spec,
-        "--atria",
-        &atria,
-        "--autotask",
-        &autotask,
-        "--as-of",
+    let mut args = common::plan_args(
+        &folder.join("job.yaml"),
+        &folder.join("atria.json"),
+        &folder.join("autotask.json"),
         AS_OF,
-        "--out",
-        &plan,
-    ]);
+    );
+    args.extend(["--out".to_owned(), plan.clone()]);
+    billsync(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let report = scratch.path().join("report.html");
     std::fs::write(&report, billsync(&["show", &plan, "--format", "html"])).expect("write the report");
     let expected_csv = billsync(&["show", &plan, "--format", "csv"]);

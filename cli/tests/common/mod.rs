@@ -13,6 +13,17 @@ pub const USERNAME: &str = "fred@cspservices.com";
 pub const SECRET: &str = "mock-secret";
 pub const INTEGRATION_CODE: &str = "MOCK-INTEGRATION-CODE";
 
+/// `billsync plan` arguments for a spec and two snapshot files, at a fixed as-of time.
+pub fn plan_args(spec: &Path, atria: &Path, autotask: &Path, as_of: &str) -> Vec<String> {
+    let mut args = vec!["plan".to_owned()];
+    for (flag, path) in [("--spec", spec), ("--atria", atria), ("--autotask", autotask)] {
+        args.push(flag.to_owned());
+        args.push(path.to_string_lossy().into_owned());
+    }
+    args.extend(["--as-of".to_owned(), as_of.to_owned()]);
+    args
+}
+
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
 }
@@ -117,23 +128,9 @@ impl Online {
 
     /// `billsync plan` offline on the fixture's Atria snapshot and `autotask`, written to `out`.
     fn plan_offline(&self, autotask: &Path, out: &str) -> Output {
-        let atria = self.fixture.join("atria.json").to_string_lossy().into_owned();
-        let autotask = autotask.to_string_lossy().into_owned();
-        let (spec, out) = (self.arg("job.yaml"), self.arg(out));
-        let args = [
-            "plan",
-            "--spec",
-            &spec,
-            "--atria",
-            &atria,
-            "--autotask",
-            &autotask,
-            "--as-of",
-            AS_OF,
-            "--out",
-            &out,
-        ];
-        let output = self.run(&args);
+        let mut args = plan_args(&self.path("job.yaml"), &self.fixture.join("atria.json"), autotask, AS_OF);
+        args.extend(["--out".to_owned(), self.arg(out)]);
+        let output = self.command(&[]).args(&args).output().expect("billsync runs");
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         output
     }
