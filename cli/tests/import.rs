@@ -178,6 +178,14 @@ fn sheets_are_chosen_by_name() {
         missing.stderr
     );
     assert!(!dir.path().join("other.json").exists());
+    let csv = import(
+        &exports().join("service-billing-summary.csv"),
+        &dir.path().join("other.json"),
+        &["--sheet", "x"],
+    );
+    assert_eq!(csv.code, 1);
+    assert!(csv.stderr.contains("service-billing-summary.csv: a CSV file has no sheets"), "{}", csv.stderr);
+    assert!(!dir.path().join("other.json").exists());
 }
 
 // ---------------------------------------------------------------------------------------------

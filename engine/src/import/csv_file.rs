@@ -49,7 +49,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<Table, Problems> {
         }
         line_breaks += bytes[scanned..start].iter().filter(|&&b| b == b'\n').count();
         scanned = start;
-        let number = u32::try_from(1 + line_breaks - breaks_inside_fields).unwrap_or(u32::MAX);
+        let number = u32::try_from(1 + line_breaks.saturating_sub(breaks_inside_fields)).unwrap_or(u32::MAX);
         breaks_inside_fields += record.iter().map(|field| field.matches('\n').count()).sum::<usize>();
         let cells = record
             .iter()

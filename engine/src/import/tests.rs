@@ -99,6 +99,16 @@ fn headers_in_any_order_any_case_with_extra_columns() {
 }
 
 #[test]
+fn title_rows_above_the_header_are_skipped() {
+    check(
+        &format!(
+            "Service Billing Summary,,,\r\nPeriod ending 2026-11-25,,,\r\n\r\n{HEADER}\r\nASP,ASP Cloud,7,12,Yes,M365,1,0,-2,1\r\n"
+        ),
+        "row 5, column \"This Month Count\" (I5): expected a whole number of at least 0, found the negative number `-2`\n",
+    );
+}
+
+#[test]
 fn semicolons_as_some_locales_save_it() {
     check(
         "Customer Code;Customer Name;Customer Account Code;Product SKU;Billable Flag;Summary Grouping;Last Month Count;This Month Count\n\
@@ -430,4 +440,60 @@ fn xlsx_a_table_that_does_not_start_at_a1() {
         None,
         "row 3, column \"This Month Count\" (I3): expected a whole number of at least 0, found `x`\n",
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// No input makes the import panic: random text through the CSV reader, damaged workbooks
+// through the XLSX reader, each then converted.
+
+mod no_panic {
+    use proptest::prelude::*;
+
+    use super::{HEADER, W, XLSX_HEADER, period, workbook};
+    use crate::import::{atria_summary, csv_file, xlsx_file};
+
+    fn sample_workbook() -> Vec<u8> {
+        workbook(&[(
+            "Summary",
+            &[
+                &XLSX_HEADER,
+                &[
+                    W::T("ASP"),
+                    W::T("ASP Cloud"),
+                    W::N(1.0),
+                    W::N(12.0),
+                    W::T("Yes"),
+                    W::T("M365"),
+                    W::N(1.0),
+                    W::N(0.0),
+                    W::N(2.0),
+                ],
+            ],
+        )])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        #[test]
+        fn csv_text(body in "[A-Za-z0-9 ,;\"\r\n\t.-]{0,200}") {
+            let text = format!("{HEADER}\r\n{body}");
+            let _ = csv_file::read(text.as_bytes()).and_then(|table| atria_summary(&table, period()));
+        }
+
+        #[test]
+        fn csv_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = csv_file::read(&bytes).and_then(|table| atria_summary(&table, period()));
+        }
+
+        #[test]
+        fn damaged_workbooks(flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)) {
+            let mut bytes = sample_workbook();
+            for (index, value) in flips {
+                let at = index.index(bytes.len());
+                bytes[at] = value;
+            }
+            let _ = xlsx_file::read(&bytes, None).and_then(|table| atria_summary(&table, period()));
+        }
+    }
 }
