@@ -364,11 +364,12 @@ fn import_atria_summary(args: &AtriaSummaryArgs) -> anyhow::Result<ExitCode> {
     write_atomically(&args.out, |file| file.write_all(&bytes))?;
     let billable = atria.billing.iter().filter(|row| row.billable).count();
     let without_account_code = atria.customers.iter().filter(|c| c.billing_identifier.is_none()).count();
+    let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     println!(
-        "{}: {} customers, {} billing rows ({billable} billable) from {}, period {start_date} to {end_date} ({})",
+        "{}: {}, {} ({billable} billable) from {}, period {start_date} to {end_date} ({})",
         args.out.display(),
-        atria.customers.len(),
-        atria.billing.len(),
+        count(atria.customers.len(), "customer", "customers"),
+        count(atria.billing.len(), "billing row", "billing rows"),
         args.report.display(),
         match args.period_status {
             snapshot::PeriodStatus::Open => "open",
@@ -377,7 +378,8 @@ fn import_atria_summary(args: &AtriaSummaryArgs) -> anyhow::Result<ExitCode> {
     );
     if without_account_code > 0 {
         println!(
-            "{without_account_code} customers have no Customer Account Code (Billing Identifier): AT04 when planned"
+            "{} no Customer Account Code (Billing Identifier): AT04 when planned",
+            count(without_account_code, "customer has", "customers have")
         );
     }
     Ok(ExitCode::SUCCESS)

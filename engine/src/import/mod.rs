@@ -74,7 +74,7 @@ impl ReportKind {
 }
 
 /// Reads a report file into a table: CSV (UTF-8 with or without BOM, as Excel saves it) or the
-/// first worksheet of an XLSX workbook (or the one named `sheet`).
+/// first visible worksheet of an XLSX workbook (or the one named `sheet`).
 pub fn read_report(path: &Path, sheet: Option<&str>) -> Result<Table, Problems> {
     let in_file = |problems: Problems| problems.in_file(path);
     let kind = ReportKind::of(path).ok_or_else(|| {

@@ -497,3 +497,26 @@ mod no_panic {
         }
     }
 }
+
+#[test]
+fn xlsx_a_hidden_first_sheet_is_passed_over() {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let hidden = book.add_worksheet();
+    hidden.set_name("Lookup").expect("name");
+    hidden.write_string(0, 0, "not the report").expect("cell");
+    hidden.set_hidden(true);
+    let sheet = book.add_worksheet();
+    sheet.set_name("Summary").expect("name").set_active(true);
+    let header = XLSX_HEADER.map(|cell| match cell {
+        W::T(text) => text,
+        _ => unreachable!("the header is text"),
+    });
+    for (column, text) in header.iter().enumerate() {
+        sheet.write_string(0, column as u16, *text).expect("header");
+    }
+    for (column, text) in ["ASP", "ASP Cloud", "7", "12", "No", "M365", "1", "0", "1"].iter().enumerate() {
+        sheet.write_string(1, column as u16, *text).expect("cell");
+    }
+    let bytes = book.save_to_buffer().expect("workbook");
+    check_xlsx(&bytes, None, "ASP | ASP Cloud | 7\n  ASP 12 | M365 | not billable | 1 -> 1\n");
+}

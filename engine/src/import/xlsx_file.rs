@@ -1,9 +1,9 @@
-//! The XLSX reader (calamine): the first worksheet, or the one named, into a [`Table`] of typed
+//! The XLSX reader (calamine): the first visible worksheet, or the one named, into a [`Table`] of typed
 //! cells at their spreadsheet places.
 
 use std::io::Cursor;
 
-use calamine::{Data, Reader as _, SheetType, Xlsx};
+use calamine::{Data, Reader as _, SheetType, SheetVisible, Xlsx};
 
 use super::{Cell, Table, TableRow, shown};
 use crate::problems::{Problem, Problems};
@@ -12,12 +12,15 @@ pub(super) fn read(bytes: &[u8], sheet: Option<&str>) -> Result<Table, Problems>
     let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(|error| {
         Problems::one(Problem::at("", format!("is not a readable .xlsx workbook: {error}")))
     })?;
-    let worksheets: Vec<String> = workbook
-        .sheets_metadata()
+    let metadata: Vec<_> =
+        workbook.sheets_metadata().iter().filter(|metadata| metadata.typ == SheetType::WorkSheet).collect();
+    let worksheets: Vec<String> = metadata.iter().map(|metadata| metadata.name.clone()).collect();
+    // The first sheet a person sees when opening the workbook: hidden ones come after.
+    let first = metadata
         .iter()
-        .filter(|metadata| metadata.typ == SheetType::WorkSheet)
-        .map(|metadata| metadata.name.clone())
-        .collect();
+        .find(|metadata| metadata.visible == SheetVisible::Visible)
+        .or(metadata.first())
+        .map(|metadata| metadata.name.clone());
     let list = || worksheets.iter().map(|name| format!("`{}`", shown(name))).collect::<Vec<_>>().join(", ");
     let name = match sheet {
         Some(wanted) => worksheets.iter().find(|name| name.as_str() == wanted).cloned().ok_or_else(|| {
@@ -26,9 +29,7 @@ pub(super) fn read(bytes: &[u8], sheet: Option<&str>) -> Result<Table, Problems>
                 format!("has no worksheet `{}`; its worksheets: {}", shown(wanted), list()),
             ))
         })?,
-        None => {
-            worksheets.first().cloned().ok_or_else(|| Problems::one(Problem::at("", "has no worksheet")))?
-        }
+        None => first.ok_or_else(|| Problems::one(Problem::at("", "has no worksheet")))?,
     };
     let range = workbook.worksheet_range(&name).map_err(|error| {
         Problems::one(Problem::at(format!("sheet `{}`", shown(&name)), format!("cannot be read: {error}")))
