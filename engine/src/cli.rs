@@ -37,6 +37,9 @@ pub enum Command {
     /// Job spec tools: validate, schema, import
     #[command(subcommand)]
     Spec(SpecCommand),
+    /// Convert an export of Atria's into a snapshot (`import atria-summary`)
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Apply a reviewed plan to Autotask, exactly once (journaled, drift-checked)
     Apply(crate::online::ApplyArgs),
     /// Fetch, plan, show, then apply after a confirmation (Atria's "Run Now")
@@ -138,6 +141,47 @@ pub enum SpecCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Convert Atria's Service Billing Summary report (exported as .csv or .xlsx) into an Atria
+    /// snapshot (`billsync.atria/v1`) for `plan --atria`
+    AtriaSummary(AtriaSummaryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AtriaSummaryArgs {
+    /// The exported report: `.csv` (UTF-8, with or without BOM, as Excel saves it) or `.xlsx`
+    pub report: PathBuf,
+    /// The first day of the report's billing period
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub period_start: String,
+    /// The last day of the report's billing period
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub period_end: String,
+    /// Whether the billing period is still open or already closed
+    #[arg(long, value_enum, default_value_t = snapshot::PeriodStatus::Closed)]
+    pub period_status: snapshot::PeriodStatus,
+    /// The worksheet to read from an .xlsx workbook; default: the first
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+    /// Where to write the Atria snapshot (written only when the whole report converts)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+impl clap::ValueEnum for snapshot::PeriodStatus {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[snapshot::PeriodStatus::Open, snapshot::PeriodStatus::Closed]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(match self {
+            snapshot::PeriodStatus::Open => "open",
+            snapshot::PeriodStatus::Closed => "closed",
+        }))
+    }
+}
+
 impl clap::ValueEnum for LogLevel {
     fn value_variants<'a>() -> &'a [Self] {
         &[LogLevel::Error, LogLevel::Warning, LogLevel::Info, LogLevel::Verbose]
@@ -166,6 +210,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => crate::online::run_command(args),
         Command::Schedule(args) => crate::online::schedule_command(args),
         Command::Daemon(args) => crate::online::daemon_command(args),
+        Command::Import(ImportCommand::AtriaSummary(args)) => import_atria_summary(&args),
         Command::Spec(SpecCommand::Validate { files }) => validate(&files),
         Command::Spec(SpecCommand::Schema) => {
             print(&schema_text(&spec::JobSpec::schema()))?;
@@ -291,6 +336,51 @@ fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     }
     if failed > 0 {
         bail!("{failed} of {} spec files are invalid", files.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `billsync import atria-summary`: the whole report converts and re-parses as a snapshot, or
+/// nothing is written.
+fn import_atria_summary(args: &AtriaSummaryArgs) -> anyhow::Result<ExitCode> {
+    let date = |flag: &str, text: &str| {
+        chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .with_context(|| format!("{flag} `{text}`: expected a date such as 2026-10-26 (YYYY-MM-DD)"))
+    };
+    let start_date = date("--period-start", &args.period_start)?;
+    let end_date = date("--period-end", &args.period_end)?;
+    if end_date < start_date {
+        bail!("--period-end {end_date} is before --period-start {start_date}");
+    }
+    let period = snapshot::BillingPeriod { start_date, end_date, status: args.period_status };
+    let atria = crate::import::load_atria_summary(&args.report, args.sheet.as_deref(), period)
+        .map_err(|problems| anyhow::anyhow!("{problems}"))?;
+    let mut bytes = serde_json::to_vec_pretty(&atria).context("the snapshot serializes")?;
+    bytes.push(b'\n');
+    // What `plan --atria` will load is checked before anything is written.
+    snapshot::parse_atria(&bytes).map_err(|problems| {
+        anyhow::anyhow!("{}: the converted snapshot does not load back: {problems}", args.report.display())
+    })?;
+    write_atomically(&args.out, |file| file.write_all(&bytes))?;
+    let billable = atria.billing.iter().filter(|row| row.billable).count();
+    let without_account_code = atria.customers.iter().filter(|c| c.billing_identifier.is_none()).count();
+    let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    println!(
+        "{}: {}, {} ({billable} billable) from {}, period {start_date} to {end_date} ({})",
+        args.out.display(),
+        count(atria.customers.len(), "customer", "customers"),
+        count(atria.billing.len(), "billing row", "billing rows"),
+        args.report.display(),
+        match args.period_status {
+            snapshot::PeriodStatus::Open => "open",
+            snapshot::PeriodStatus::Closed => "closed",
+        }
+    );
+    if without_account_code > 0 {
+        println!(
+            "{} no Customer Account Code (Billing Identifier): AT04 when planned",
+            count(without_account_code, "customer has", "customers have")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,7 @@ pub mod codes;
 pub mod compile;
 pub mod fetch;
 mod http;
+pub mod import;
 pub mod online;
 pub mod plan;
 pub mod problems;
