@@ -10,7 +10,6 @@ use billsync::autotask::{AutotaskClient, AutotaskCredentials, ClientOptions};
 use billsync::compile::{CompileInput, compile};
 use billsync::render::{TextOptions, summary_line, text};
 use billsync::secrets::Secret;
-use billsync::snapshot::{parse_atria, parse_autotask};
 use billsync::spec::{AtriaConnection, AutotaskConnection, SecretRef};
 
 const SEED_SPEC: &str = include_str!("../../fixtures/seed-example/job.yaml");
@@ -33,14 +32,14 @@ pub fn demo() -> anyhow::Result<ExitCode> {
 
 fn run(workdir: &Path) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let atria = parse_atria(SEED_ATRIA).map_err(|problems| anyhow::anyhow!("{problems}"))?;
-    let autotask = parse_autotask(SEED_AUTOTASK).map_err(|problems| anyhow::anyhow!("{problems}"))?;
+    let autotask = mock_autotask::MockConfig::from_json(SEED_AUTOTASK)?;
+    let atria = mock_atria::MockConfig::from_json(SEED_ATRIA)?;
     let (autotask_mock, atria_mock) = runtime.block_on(async {
-        let mut config = mock_autotask::MockConfig::new(autotask);
+        let mut config = autotask;
         config.limits.latency_past_half = std::time::Duration::ZERO;
         config.limits.latency_past_three_quarters = std::time::Duration::ZERO;
         let autotask_mock = mock_autotask::spawn(config).await?;
-        let atria_mock = mock_atria::spawn(mock_atria::MockConfig::from_snapshot(atria)).await?;
+        let atria_mock = mock_atria::spawn(atria).await?;
         anyhow::Ok((autotask_mock, atria_mock))
     })?;
     println!("billsync demo: the seed document's example job, against two mock servers on this machine");

@@ -91,15 +91,25 @@ async fn fault_hits(mock: &RunningMock) -> u64 {
 fn many_companies(n: i64) -> MockConfig {
     let mut seed = mock_autotask::state::empty_snapshot();
     seed.companies = (1..=n)
-        .map(|id| billsync::snapshot::Company {
+        .map(|id| mock_autotask::entity::Company {
             id,
             company_name: format!("Company {id}"),
             company_number: Some(format!("C-{id}")),
             company_type: Some(1),
             is_active: true,
+            extra: Default::default(),
         })
         .collect();
     MockConfig::new(seed)
+}
+
+/// A mock seeded with billsync's own snapshot, through the file format both read.
+fn autotask_config(seed: &AutotaskSnapshot) -> MockConfig {
+    MockConfig::from_json(&serde_json::to_vec(seed).unwrap()).expect("a valid seed")
+}
+
+fn atria_config(seed: &AtriaSnapshot) -> mock_atria::MockConfig {
+    mock_atria::MockConfig::from_json(&serde_json::to_vec(seed).unwrap()).expect("a valid seed")
 }
 
 fn requests_to(mock: &RunningMock, endpoint: &str) -> u64 {
@@ -514,9 +524,7 @@ fn synthetic_job() -> JobSpec {
 #[tokio::test]
 async fn fetch_chunks_more_than_500_ids_within_the_call_budget() {
     let (atria, autotask) = synthetic(1_300);
-    let world =
-        World::new(mock_atria::MockConfig::from_snapshot(atria.clone()), MockConfig::new(autotask.clone()))
-            .await;
+    let world = World::new(atria_config(&atria), autotask_config(&autotask)).await;
     let spec = world.connect(synthetic_job());
     let fetched = fetch(&spec, fast_options()).await.unwrap();
     assert_eq!(snapshot::canonical_atria(&fetched.atria), snapshot::canonical_atria(&atria));
@@ -533,9 +541,7 @@ async fn fetch_chunks_more_than_500_ids_within_the_call_budget() {
 #[tokio::test]
 async fn fetch_gets_the_same_snapshots_through_faults() {
     let (atria, autotask) = synthetic(700);
-    let world =
-        World::new(mock_atria::MockConfig::from_snapshot(atria.clone()), MockConfig::new(autotask.clone()))
-            .await;
+    let world = World::new(atria_config(&atria), autotask_config(&autotask)).await;
     let spec = world.connect(synthetic_job());
     let clean = fetch(&spec, fast_options()).await.unwrap();
     for rule in [

@@ -1,7 +1,7 @@
 //! What the mock derives from summary rows: the service catalogue, the summary as the API shows
 //! it (filters, aggregation), and the detail rows (one per unit), generated deterministically.
 
-use billsync::snapshot::{AtriaCustomer, BillingRow};
+use crate::seed::{AtriaCustomer, BillingRow};
 use chrono::{Days, NaiveDate};
 
 use crate::periods::PeriodData;
@@ -242,7 +242,7 @@ fn day_in_period(start: NaiveDate, offset: u64) -> NaiveDate {
 
 #[cfg(test)]
 mod tests {
-    use billsync::snapshot::PeriodStatus;
+    use crate::seed::PeriodStatus;
 
     use super::*;
 

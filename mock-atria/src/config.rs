@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use billsync::snapshot::{AUTOTASK_FORMAT, AtriaSnapshot, parse_atria};
+use crate::seed::{AUTOTASK_FORMAT, AtriaSnapshot};
 use chrono::NaiveDate;
 
 /// The developer token accepted by default (`ATRIA_TOKEN`).
@@ -73,6 +73,11 @@ impl MockConfig {
         MockConfig::new(vec![snapshot])
     }
 
+    /// Seeds one period from the text of an `atria.json` (`billsync.atria/v1`).
+    pub fn from_json(bytes: &[u8]) -> Result<MockConfig, SeedError> {
+        crate::seed::parse(bytes).map(MockConfig::from_snapshot).map_err(|problems| SeedError { problems })
+    }
+
     /// Reads a fixture: a folder holding `atria.json`, a folder of Atria snapshots (one per
     /// period), or a single snapshot file.
     pub fn from_fixture(path: &Path) -> Result<MockConfig, SeedError> {
@@ -126,9 +131,9 @@ pub fn load_fixture(path: &Path) -> Result<Vec<AtriaSnapshot>, SeedError> {
         if is_autotask_snapshot(&bytes) {
             continue;
         }
-        match parse_atria(&bytes) {
+        match crate::seed::parse(&bytes) {
             Ok(snapshot) => snapshots.push(snapshot),
-            Err(found) => problems.extend(found.iter().map(|p| format!("`{}`: {p}", file.display()))),
+            Err(found) => problems.extend(found.iter().map(|p| format!("{}: {p}", file.display()))),
         }
     }
     if !problems.is_empty() {

@@ -1,12 +1,12 @@
 //! Test controls under `/__mock/*` (no auth): state dump, faults, reset, clock, stats,
 //! the nightly recalculation and reseeding.
 
+use crate::seed::AtriaSnapshot;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Router, http::StatusCode};
-use billsync::snapshot::AtriaSnapshot;
 use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

@@ -13,6 +13,7 @@ mod error;
 mod faults;
 mod periods;
 mod query;
+pub mod seed;
 mod state;
 pub mod wire;
 
@@ -35,6 +36,7 @@ pub use endpoints::Endpoint;
 pub use error::AppError;
 pub use faults::{ActiveFault, FaultRule};
 pub use query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use seed::{AtriaCustomer, AtriaSnapshot, BillingPeriod, BillingRow, CustomerStatus, PeriodStatus};
 pub use state::{
     AppState, CountChange, LEDGER_CAPACITY, LedgerEntry, PeriodDump, RecalculateOptions, Recalculation,
     StateDump, Stats,

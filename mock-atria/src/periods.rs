@@ -2,9 +2,7 @@
 //!
 //! Pure functions over a sorted slice of periods: no I/O, no locking, tested at the edges.
 
-use billsync::snapshot::{
-    AtriaCustomer, AtriaSnapshot, BillingPeriod, BillingRow, PeriodStatus, check_atria,
-};
+use crate::seed::{AtriaCustomer, AtriaSnapshot, BillingPeriod, BillingRow, PeriodStatus};
 use chrono::{Datelike, Days, NaiveDate};
 
 use crate::config::SeedError;
@@ -72,7 +70,7 @@ impl PeriodData {
     /// The period as billsync's snapshot, as it stands at `clock`.
     pub fn to_snapshot(&self, clock: NaiveDate) -> AtriaSnapshot {
         AtriaSnapshot {
-            format: billsync::snapshot::ATRIA_FORMAT.to_owned(),
+            format: crate::seed::ATRIA_FORMAT.to_owned(),
             period: BillingPeriod {
                 start_date: self.start_date,
                 end_date: self.end_date,
@@ -97,7 +95,7 @@ pub fn build_periods(snapshots: &[AtriaSnapshot]) -> Result<Vec<PeriodData>, See
     }
     for snapshot in snapshots {
         let name = format!("period ending `{}`", snapshot.period.end_date);
-        problems.extend(check_atria(snapshot).iter().map(|problem| format!("{name}: {problem}")));
+        problems.extend(crate::seed::check(snapshot).iter().map(|problem| format!("{name}: {problem}")));
     }
     let mut periods: Vec<PeriodData> = snapshots.iter().map(PeriodData::from_snapshot).collect();
     periods.sort_by_key(|period| (period.start_date, period.end_date));
@@ -254,7 +252,7 @@ mod tests {
     #[test]
     fn overlapping_periods_are_refused() {
         let snapshot = |start: &str, end: &str| AtriaSnapshot {
-            format: billsync::snapshot::ATRIA_FORMAT.to_owned(),
+            format: crate::seed::ATRIA_FORMAT.to_owned(),
             period: BillingPeriod {
                 start_date: date(start),
                 end_date: date(end),

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use billsync::snapshot::{AtriaSnapshot, PeriodStatus};
+use crate::seed::{AtriaSnapshot, PeriodStatus};
 use chrono::NaiveDate;
 use parking_lot::Mutex;
 use rand::SeedableRng;
@@ -204,7 +204,7 @@ impl World {
         &self.baseline.tokens
     }
 
-    pub fn customer_view(&self, customer: &billsync::snapshot::AtriaCustomer) -> CustomerView {
+    pub fn customer_view(&self, customer: &crate::seed::AtriaCustomer) -> CustomerView {
         CustomerView {
             id: self.customer_ids.get(&customer.short_name).copied().unwrap_or(0),
             short_name: customer.short_name.clone(),
@@ -212,7 +212,7 @@ impl World {
             billing_identifier: customer.billing_identifier.clone(),
             parent_customer_id: None,
             billed_by_customer_id: SERVICE_PROVIDER_ID,
-            enabled: customer.status == billsync::snapshot::CustomerStatus::Active,
+            enabled: customer.status == crate::seed::CustomerStatus::Active,
         }
     }
 
@@ -375,5 +375,5 @@ pub struct PeriodDump {
     pub is_current: bool,
     pub customers: Vec<CustomerView>,
     /// The summary rows in seed order, as billsync's snapshot has them.
-    pub billing: Vec<billsync::snapshot::BillingRow>,
+    pub billing: Vec<crate::seed::BillingRow>,
 }

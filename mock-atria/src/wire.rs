@@ -2,7 +2,7 @@
 //!
 //! Every type is `Serialize + Deserialize` so that tests and clients can read answers back.
 
-use billsync::snapshot::PeriodStatus;
+use crate::seed::PeriodStatus;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 

@@ -6,10 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use billsync::snapshot::{
-    AUTOTASK_FORMAT, AutotaskSnapshot, Company, Contract, ContractService, ContractServiceUnit, Service,
-};
 use chrono::{TimeZone, Utc};
+use mock_autotask::entity::{Company, Contract, ContractService, ContractServiceUnit, Service};
+use mock_autotask::seed::{AUTOTASK_FORMAT, AutotaskSnapshot};
 use mock_autotask::{MockConfig, spawn};
 use serde_json::{Value as Json, json};
 
@@ -33,6 +32,7 @@ fn million_lines() -> AutotaskSnapshot {
             company_number: Some(format!("C-{n}")),
             company_type: Some(1),
             is_active: true,
+            extra: Default::default(),
         })
         .collect();
     let contracts = (0..COMPANIES)
@@ -45,6 +45,7 @@ fn million_lines() -> AutotaskSnapshot {
             status: 1,
             start_date: start,
             end_date: end,
+            extra: Default::default(),
         })
         .collect();
     let services = (0..SERVICES)
@@ -56,6 +57,7 @@ fn million_lines() -> AutotaskSnapshot {
             unit_price: Some(10.0),
             unit_cost: Some(7.0),
             is_active: true,
+            extra: Default::default(),
         })
         .collect();
     let mut contract_services = Vec::with_capacity((COMPANIES * LINES_PER_CONTRACT) as usize);
@@ -72,6 +74,7 @@ fn million_lines() -> AutotaskSnapshot {
                 unit_cost: Some(7.0),
                 invoice_description: None,
                 internal_description: None,
+                extra: Default::default(),
             });
             units.push(ContractServiceUnit {
                 id: id + 20_000_000,
@@ -84,6 +87,7 @@ fn million_lines() -> AutotaskSnapshot {
                 price: Some(10.0),
                 cost: Some(7.0),
                 approve_and_post_date: None,
+                extra: Default::default(),
             });
         }
     }

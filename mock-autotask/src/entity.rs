@@ -1,9 +1,12 @@
 //! The six entities: their names, field definitions (what `/fields` reports and what filters may
-//! name) and typed field access for the filter evaluator.
+//! name), the stored entity types and typed field access for the filter evaluator.
+//!
+//! Each stored entity keeps the few fields the mock's behaviour needs as typed fields and every
+//! other field it was given, as Autotask would, in `extra`: query answers return them all.
 
-use billsync::snapshot::{Company, Contract, ContractService, ContractServiceUnit, Service};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
 
 /// An entity of the REST API, named as in its URL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -239,6 +242,119 @@ static ADJUSTMENT_FIELDS: &[FieldDef] = &[
     field("quoteItemID", DataType::Integer),
 ];
 
+/// Autotask's `contractType` picklist value for a Recurring Service contract.
+pub const CONTRACT_TYPE_RECURRING_SERVICE: i32 = 7;
+
+/// Every field of a stored entity beyond its typed ones, under the name it was given.
+pub type Extra = Map<String, Json>;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Company {
+    pub id: i64,
+    #[serde(rename = "companyName")]
+    pub company_name: String,
+    #[serde(rename = "companyNumber", default)]
+    pub company_number: Option<String>,
+    #[serde(rename = "companyType", default)]
+    pub company_type: Option<i32>,
+    #[serde(rename = "isActive")]
+    pub is_active: bool,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Contract {
+    pub id: i64,
+    #[serde(rename = "companyID")]
+    pub company_id: i64,
+    #[serde(rename = "contractName")]
+    pub contract_name: String,
+    #[serde(rename = "contractNumber", default)]
+    pub contract_number: Option<String>,
+    /// 7 = Recurring Service.
+    #[serde(rename = "contractType")]
+    pub contract_type: i32,
+    /// 1 = active.
+    pub status: i32,
+    #[serde(rename = "startDate", with = "crate::dates::required")]
+    pub start_date: DateTime<Utc>,
+    #[serde(rename = "endDate", with = "crate::dates::required")]
+    pub end_date: DateTime<Utc>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    pub id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(rename = "invoiceDescription", default)]
+    pub invoice_description: Option<String>,
+    #[serde(rename = "unitPrice", default)]
+    pub unit_price: Option<f64>,
+    #[serde(rename = "unitCost", default)]
+    pub unit_cost: Option<f64>,
+    #[serde(rename = "isActive")]
+    pub is_active: bool,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A line of a contract: one service on one contract. It has no units field of its own.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContractService {
+    pub id: i64,
+    #[serde(rename = "contractID")]
+    pub contract_id: i64,
+    #[serde(rename = "serviceID")]
+    pub service_id: i64,
+    #[serde(rename = "unitPrice", default)]
+    pub unit_price: Option<f64>,
+    #[serde(rename = "unitCost", default)]
+    pub unit_cost: Option<f64>,
+    #[serde(rename = "invoiceDescription", default)]
+    pub invoice_description: Option<String>,
+    #[serde(rename = "internalDescription", default)]
+    pub internal_description: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// The units of one contract line over a date range; adjustments split these rows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContractServiceUnit {
+    pub id: i64,
+    #[serde(rename = "contractID")]
+    pub contract_id: i64,
+    #[serde(rename = "contractServiceID")]
+    pub contract_service_id: i64,
+    #[serde(rename = "serviceID")]
+    pub service_id: i64,
+    #[serde(rename = "startDate", with = "crate::dates::required")]
+    pub start_date: DateTime<Utc>,
+    /// Inclusive: the row covers `startDate <= t <= endDate`.
+    #[serde(rename = "endDate", with = "crate::dates::required")]
+    pub end_date: DateTime<Utc>,
+    pub units: u32,
+    #[serde(default)]
+    pub price: Option<f64>,
+    #[serde(default)]
+    pub cost: Option<f64>,
+    #[serde(rename = "approveAndPostDate", default, with = "crate::dates::optional")]
+    pub approve_and_post_date: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl ContractServiceUnit {
+    pub fn covers(&self, at: DateTime<Utc>) -> bool {
+        self.start_date <= at && at <= self.end_date
+    }
+}
+
 /// One field's value, borrowed from an entity, as the filter evaluator sees it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Scalar<'a> {
@@ -276,6 +392,27 @@ pub trait Entity: Clone + Serialize + for<'de> Deserialize<'de> + Send + Sync + 
     /// `name` is canonical (as in `KIND.fields()`); an unknown name is `Null`.
     fn value(&self, name: &str) -> Scalar<'_>;
     fn index_keys(&self) -> Vec<i64>;
+    /// The fields beyond the typed ones.
+    fn extra(&self) -> &Extra;
+}
+
+/// A field kept in `extra`, read as its field definition's type says (dates parsed).
+fn extra_value<'a>(kind: EntityKind, extra: &'a Extra, name: &str) -> Scalar<'a> {
+    let data_type = kind.field(name).map(|field| field.data_type);
+    match extra.get(name) {
+        None | Some(Json::Null) => Scalar::Null,
+        Some(Json::Bool(flag)) => Scalar::Bool(*flag),
+        Some(Json::Number(number)) => match (data_type, number.as_i64()) {
+            (Some(DataType::Double), _) | (_, None) => number.as_f64().map_or(Scalar::Null, Scalar::Float),
+            (_, Some(integer)) => Scalar::Int(integer),
+        },
+        Some(Json::String(text)) if data_type == Some(DataType::DateTime) => {
+            crate::dates::parse(text).map_or(Scalar::Str(text), Scalar::Date)
+        }
+        Some(Json::String(text)) => Scalar::Str(text),
+        // Arrays and objects (`userDefinedFields`) compare with nothing.
+        Some(_) => Scalar::Null,
+    }
 }
 
 impl Entity for Company {
@@ -291,11 +428,14 @@ impl Entity for Company {
             "companyNumber" => self.company_number.as_ref().into(),
             "companyType" => self.company_type.into(),
             "isActive" => Scalar::Bool(self.is_active),
-            _ => Scalar::Null,
+            _ => extra_value(Self::KIND, &self.extra, name),
         }
     }
     fn index_keys(&self) -> Vec<i64> {
         Vec::new()
+    }
+    fn extra(&self) -> &Extra {
+        &self.extra
     }
 }
 
@@ -315,11 +455,14 @@ impl Entity for Contract {
             "status" => Scalar::Int(self.status.into()),
             "startDate" => Scalar::Date(self.start_date),
             "endDate" => Scalar::Date(self.end_date),
-            _ => Scalar::Null,
+            _ => extra_value(Self::KIND, &self.extra, name),
         }
     }
     fn index_keys(&self) -> Vec<i64> {
         vec![self.company_id]
+    }
+    fn extra(&self) -> &Extra {
+        &self.extra
     }
 }
 
@@ -338,11 +481,14 @@ impl Entity for Service {
             "unitPrice" => self.unit_price.into(),
             "unitCost" => self.unit_cost.into(),
             "isActive" => Scalar::Bool(self.is_active),
-            _ => Scalar::Null,
+            _ => extra_value(Self::KIND, &self.extra, name),
         }
     }
     fn index_keys(&self) -> Vec<i64> {
         Vec::new()
+    }
+    fn extra(&self) -> &Extra {
+        &self.extra
     }
 }
 
@@ -361,11 +507,14 @@ impl Entity for ContractService {
             "unitCost" => self.unit_cost.into(),
             "invoiceDescription" => self.invoice_description.as_ref().into(),
             "internalDescription" => self.internal_description.as_ref().into(),
-            _ => Scalar::Null,
+            _ => extra_value(Self::KIND, &self.extra, name),
         }
     }
     fn index_keys(&self) -> Vec<i64> {
         vec![self.contract_id, self.service_id]
+    }
+    fn extra(&self) -> &Extra {
+        &self.extra
     }
 }
 
@@ -387,11 +536,14 @@ impl Entity for ContractServiceUnit {
             "price" => self.price.into(),
             "cost" => self.cost.into(),
             "approveAndPostDate" => self.approve_and_post_date.map_or(Scalar::Null, Scalar::Date),
-            _ => Scalar::Null,
+            _ => extra_value(Self::KIND, &self.extra, name),
         }
     }
     fn index_keys(&self) -> Vec<i64> {
         vec![self.contract_id, self.contract_service_id, self.service_id]
+    }
+    fn extra(&self) -> &Extra {
+        &self.extra
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::Value as Json;
 
 use crate::entity::{DataType, Entity, EntityKind, FieldDef, Scalar};
@@ -298,21 +298,9 @@ fn convert(data_type: DataType, field: &str, value: &Json) -> Result<Value, AppE
     }
 }
 
-/// Accepts what clients send: RFC 3339 (`…Z` or an offset), a bare date-time taken as UTC, or a date.
+/// Accepts what clients send (see [`crate::dates::parse`]).
 pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Some(at.with_timezone(&Utc));
-    }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
-        if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
-            return Some(naive.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|date| date.and_hms_opt(0, 0, 0))
-        .map(|at| at.and_utc())
+    crate::dates::parse(text)
 }
 
 impl Filter {

@@ -4,12 +4,14 @@
 //! behaviour follows `shared/reference/autotask-rest.md` and the swagger subset; see README.md.
 
 pub mod controls;
+pub mod dates;
 pub mod entity;
 pub mod error;
 pub mod faults;
 pub mod filter;
 pub mod limits;
 pub mod routes;
+pub mod seed;
 pub mod state;
 pub mod store;
 pub mod writes;
@@ -25,6 +27,7 @@ use tokio::task::JoinHandle;
 pub use crate::error::AppError;
 pub use crate::faults::{FaultRule, Phase};
 pub use crate::limits::LimitConfig;
+pub use crate::seed::{AutotaskSnapshot, SeedError};
 pub use crate::state::{AppState, AuthFailureMode, Credentials, LedgerEntry, MockConfig, Stats};
 
 /// The whole mock: test controls under `/__mock/`, everything else through the

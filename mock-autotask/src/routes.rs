@@ -632,15 +632,19 @@ pub fn render_row<T: Entity>(row: &T, include_fields: Option<&[&str]>, out: &mut
                 return;
             }
             out.pop();
-            out.extend_from_slice(b",\"userDefinedFields\":[]}");
+            // A fixture may carry its own `userDefinedFields`; Autotask always sends the key.
+            if !row.extra().contains_key("userDefinedFields") {
+                out.extend_from_slice(b",\"userDefinedFields\":[]");
+            }
+            out.push(b'}');
         }
         Some(names) => {
             let mut object = match serde_json::to_value(row) {
                 Ok(Json::Object(object)) => object,
                 _ => serde_json::Map::new(),
             };
-            object.retain(|key, _| names.contains(&key.as_str()));
-            object.insert("userDefinedFields".to_owned(), json!([]));
+            object.retain(|key, _| names.contains(&key.as_str()) || key == "userDefinedFields");
+            object.entry("userDefinedFields").or_insert_with(|| json!([]));
             out.extend_from_slice(Json::Object(object).to_string().as_bytes());
         }
     }

@@ -6,7 +6,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use billsync::snapshot::{AUTOTASK_FORMAT, AutotaskSnapshot};
 use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
@@ -14,6 +13,7 @@ use serde_json::Value as Json;
 
 use crate::faults::Faults;
 use crate::limits::{LimitConfig, Limits};
+use crate::seed::{AutotaskSnapshot, SeedError};
 use crate::store::Store;
 
 pub const DEFAULT_USERNAME: &str = "fred@cspservices.com";
@@ -83,8 +83,13 @@ impl MockConfig {
     }
 
     /// Reads `autotask.json` from a fixture folder.
-    pub fn from_fixture(dir: &Path) -> Result<Self, billsync::problems::Problems> {
-        Ok(MockConfig::new(billsync::snapshot::load_autotask(&dir.join("autotask.json"))?))
+    pub fn from_fixture(dir: &Path) -> Result<Self, SeedError> {
+        Ok(MockConfig::new(crate::seed::load(&dir.join("autotask.json"))?))
+    }
+
+    /// Seeds from the text of an `autotask.json` (`billsync.autotask/v1`).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, SeedError> {
+        Ok(MockConfig::new(crate::seed::parse(bytes).map_err(|problems| SeedError { problems })?))
     }
 
     /// Short latencies for tests: the limit's added latency becomes `latency`.
@@ -96,14 +101,7 @@ impl MockConfig {
 }
 
 pub fn empty_snapshot() -> AutotaskSnapshot {
-    AutotaskSnapshot {
-        format: AUTOTASK_FORMAT.to_owned(),
-        companies: Vec::new(),
-        contracts: Vec::new(),
-        services: Vec::new(),
-        contract_services: Vec::new(),
-        contract_service_units: Vec::new(),
-    }
+    AutotaskSnapshot::empty()
 }
 
 /// One successful write, as `/__mock/state` lists it.

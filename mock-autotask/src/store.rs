@@ -4,13 +4,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::{Bound, RangeBounds};
 
-use billsync::snapshot::{
-    AUTOTASK_FORMAT, AutotaskSnapshot, Company, Contract, ContractService, ContractServiceUnit, Service,
-};
 use chrono::{DateTime, Utc};
 
-use crate::entity::{Adjustment, Entity};
+use crate::entity::{Adjustment, Company, Contract, ContractService, ContractServiceUnit, Entity, Service};
 use crate::filter::{Filter, Op, Operand, Value};
+use crate::seed::{AUTOTASK_FORMAT, AutotaskSnapshot};
 
 /// One entity's rows by id, plus a sorted id list per value of each indexed field.
 #[derive(Clone, Debug)]

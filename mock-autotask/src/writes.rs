@@ -3,11 +3,13 @@
 //!
 //! Every write validates fully before it changes anything, so a refused write leaves no trace.
 
-use billsync::snapshot::{CONTRACT_TYPE_RECURRING_SERVICE, ContractService, ContractServiceUnit};
 use chrono::{DateTime, Datelike, Duration, Utc};
 use serde_json::{Map, Value as Json};
 
-use crate::entity::{Adjustment, DataType, Entity, EntityKind};
+use crate::entity::{
+    Adjustment, CONTRACT_TYPE_RECURRING_SERVICE, Contract, ContractService, ContractServiceUnit, DataType,
+    Entity, EntityKind,
+};
 use crate::error::AppError;
 use crate::filter::{get_ci, parse_datetime};
 use crate::store::{Store, Table};
@@ -92,10 +94,7 @@ pub fn update<T: Entity>(table: &Table<T>, body: &Json, mode: UpdateMode) -> Res
 }
 
 /// Checks references of a created or updated Contract.
-pub fn check_contract_references(
-    store: &Store,
-    contract: &billsync::snapshot::Contract,
-) -> Result<(), AppError> {
+pub fn check_contract_references(store: &Store, contract: &Contract) -> Result<(), AppError> {
     if store.companies.get(contract.company_id).is_none() {
         return Err(AppError::invalid(format!("Company {} does not exist.", contract.company_id)));
     }
@@ -137,10 +136,7 @@ pub fn create_contract_service(
     typed(fields)
 }
 
-fn check_recurring_contract(
-    store: &Store,
-    contract_id: i64,
-) -> Result<&billsync::snapshot::Contract, AppError> {
+fn check_recurring_contract(store: &Store, contract_id: i64) -> Result<&Contract, AppError> {
     let contract = store
         .contracts
         .get(contract_id)
@@ -323,6 +319,7 @@ pub fn post_adjustment(
                 unit_cost: service.unit_cost,
                 invoice_description: service.invoice_description.clone(),
                 internal_description: None,
+                extra: Default::default(),
             }
         }
     };
@@ -440,6 +437,7 @@ pub fn post_adjustment(
                 price: request.adjusted_unit_price.or(line.unit_price),
                 cost: request.adjusted_unit_cost.or(line.unit_cost),
                 approve_and_post_date: None,
+                extra: Default::default(),
             });
         }
     }

@@ -729,8 +729,7 @@ async fn adjustments_split_units_rows_as_autotask_does() {
     assert_eq!(state["ledger"].as_array().unwrap().len(), 3);
     assert!(state["ledger"][0]["timestamp"].as_str().unwrap().ends_with('Z'));
     assert_eq!(state["adjustments"][2]["contractServiceID"], 5006);
-    let snapshot = billsync::snapshot::parse_autotask(state["snapshot"].to_string().as_bytes())
-        .expect("a valid snapshot");
+    let snapshot = mock_autotask::seed::from_value(&state["snapshot"]).expect("a valid snapshot");
     let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc();
     assert_eq!(snapshot.units_at(5001, at("2026-11-15T00:00:00Z")), 23);
     assert_eq!(snapshot.units_at(5006, at("2026-11-15T00:00:00Z")), 4);
@@ -1028,9 +1027,14 @@ async fn stats_count_requests_per_endpoint_and_method() {
 async fn state_dump_is_a_valid_autotask_snapshot() {
     let ctx = Ctx::seed();
     let state = ctx.send(Ctx::request("GET", "/__mock/state", None, false)).await.expect(200);
-    let snapshot =
-        billsync::snapshot::parse_autotask(state["snapshot"].to_string().as_bytes()).expect("valid");
-    assert_eq!(snapshot, billsync::snapshot::canonical_autotask(&common::seed_snapshot()));
+    let snapshot = mock_autotask::seed::from_value(&state["snapshot"]).expect("valid");
+    let mut seed = common::seed_snapshot();
+    seed.companies.sort_by_key(|c| c.id);
+    seed.contracts.sort_by_key(|c| c.id);
+    seed.services.sort_by_key(|s| s.id);
+    seed.contract_services.sort_by_key(|l| l.id);
+    seed.contract_service_units.sort_by_key(|u| u.id);
+    assert_eq!(snapshot, seed);
     assert_eq!(state["ledger"], json!([]));
 }
 
@@ -1038,14 +1042,11 @@ async fn state_dump_is_a_valid_autotask_snapshot() {
 async fn include_fields_without_id_is_refused_past_one_page() {
     let mut snapshot = mock_autotask::state::empty_snapshot();
     snapshot.services = (1..=501)
-        .map(|id| billsync::snapshot::Service {
+        .map(|id| mock_autotask::entity::Service {
             id,
             name: format!("S{id}"),
-            description: None,
-            invoice_description: None,
-            unit_price: None,
-            unit_cost: None,
             is_active: true,
+            ..Default::default()
         })
         .collect();
     let ctx = Ctx::with(MockConfig::new(snapshot));

@@ -6,11 +6,10 @@ mod common;
 
 use std::cmp::Ordering;
 
-use billsync::snapshot::{Company, ContractServiceUnit};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use common::Ctx;
 use mock_autotask::MockConfig;
-use mock_autotask::entity::{Entity, EntityKind};
+use mock_autotask::entity::{Company, ContractServiceUnit, Entity, EntityKind};
 use mock_autotask::filter::parse_query;
 use mock_autotask::state::empty_snapshot;
 use mock_autotask::store::{Table, Window};
@@ -256,6 +255,7 @@ fn companies() -> impl Strategy<Value = Vec<Company>> {
                 company_number: number.map(str::to_owned),
                 company_type,
                 is_active,
+                extra: Default::default(),
             })
             .collect()
     })
@@ -288,6 +288,7 @@ fn units_rows(max: usize) -> impl Strategy<Value = Vec<ContractServiceUnit>> {
                 price,
                 cost: price.map(|p| p / 2.0),
                 approve_and_post_date: posted.map(|offset| day(offset * 3)),
+                extra: Default::default(),
             })
             .collect()
     })

@@ -114,12 +114,12 @@ fn run_once(
 ) -> anyhow::Result<Run> {
     let (atria_seed, autotask_seed) = billsync::synth::generate(world);
     let (autotask_mock, atria_mock) = mock_runtime.block_on(async {
-        let mut config = mock_autotask::MockConfig::new(autotask_seed);
+        let mut config = mock_autotask::MockConfig::from_json(&serde_json::to_vec(&autotask_seed)?)?;
         config.limits.latency_past_half = Duration::ZERO;
         config.limits.latency_past_three_quarters = Duration::ZERO;
         config.limits.hourly_request_limit = 1_000_000;
         let autotask = mock_autotask::spawn(config).await.context("starting mock-autotask")?;
-        let atria = mock_atria::spawn(mock_atria::MockConfig::from_snapshot(atria_seed))
+        let atria = mock_atria::spawn(mock_atria::MockConfig::from_json(&serde_json::to_vec(&atria_seed)?)?)
             .await
             .context("starting mock-atria")?;
         anyhow::Ok((autotask, atria))

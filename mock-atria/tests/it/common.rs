@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
-use billsync::snapshot::{AtriaSnapshot, BillingPeriod, PeriodStatus, load_atria};
 use http_body_util::BodyExt;
+use mock_atria::seed::{AtriaSnapshot, BillingPeriod, PeriodStatus};
 use mock_atria::{AppState, DEFAULT_TOKEN, MockConfig, router};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -16,7 +16,7 @@ pub fn fixture_dir() -> PathBuf {
 }
 
 pub fn seed() -> AtriaSnapshot {
-    load_atria(&fixture_dir().join("atria.json")).expect("the seed fixture is valid")
+    mock_atria::seed::load(&fixture_dir().join("atria.json")).expect("the seed fixture is valid")
 }
 
 /// The seed moved to another period, for multi-period tests.

@@ -63,7 +63,7 @@ async fn periods_list_current_previous_by_end_date_and_resolve() {
 #[tokio::test]
 async fn a_seed_file_that_says_closed_has_no_current_period() {
     let mut snapshot = crate::common::seed();
-    snapshot.period.status = billsync::snapshot::PeriodStatus::Closed;
+    snapshot.period.status = mock_atria::seed::PeriodStatus::Closed;
     let (app, state) = crate::common::app_with(mock_atria::MockConfig::from_snapshot(snapshot));
     assert_eq!(state.clock().to_string(), "2026-11-26", "the day after the period");
     get(&app, "/api/v2/billingperiods/current").await.error(404, "no_current_period");
@@ -112,7 +112,7 @@ async fn customers_are_paged_and_found_by_short_name() {
 #[tokio::test]
 async fn disabled_customers_read_as_not_enabled() {
     let mut snapshot = crate::common::seed();
-    snapshot.customers[2].status = billsync::snapshot::CustomerStatus::Deprovisioned;
+    snapshot.customers[2].status = mock_atria::seed::CustomerStatus::Deprovisioned;
     snapshot.customers[2].billing_identifier = None;
     let (app, _) = crate::common::app_with(mock_atria::MockConfig::from_snapshot(snapshot));
     let customer = get(&app, "/api/v2/customers/NOTFILTERED").await;

@@ -5,4 +5,5 @@ mod controls;
 mod handlers;
 mod paging;
 mod periods;
+mod seed;
 mod socket;

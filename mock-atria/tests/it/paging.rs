@@ -1,17 +1,17 @@
 //! Paging property: for any data and any pageSize, walking the pages returns every summary row
 //! and every detail row exactly once, in order.
 
-use billsync::snapshot::{
+use mock_atria::MockConfig;
+use mock_atria::seed::{
     AtriaCustomer, AtriaSnapshot, BillingPeriod, BillingRow, CustomerStatus, PeriodStatus,
 };
-use mock_atria::MockConfig;
 use proptest::prelude::*;
 
 use crate::common::{app_with, get};
 
 fn snapshot(counts: &[(u32, u32, bool)]) -> AtriaSnapshot {
     AtriaSnapshot {
-        format: billsync::snapshot::ATRIA_FORMAT.to_owned(),
+        format: mock_atria::seed::ATRIA_FORMAT.to_owned(),
         period: BillingPeriod {
             start_date: "2026-10-26".parse().expect("date"),
             end_date: "2026-11-25".parse().expect("date"),

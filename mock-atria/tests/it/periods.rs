@@ -1,8 +1,8 @@
 //! Period resolution through the API over several seeded periods, at the edges: first and last
 //! days, the boundaries a moved Bill Process Day creates (26th–25th), `previous` in January.
 
-use billsync::snapshot::PeriodStatus::{Closed, Open};
 use mock_atria::MockConfig;
+use mock_atria::seed::PeriodStatus::{Closed, Open};
 use serde_json::{Value, json};
 
 use crate::common::{app_with, control, get, seed_for};
@@ -105,11 +105,11 @@ async fn each_period_has_its_own_billing_and_customers() {
     let mut older = seed_for("2026-09-26", "2026-10-25", Closed);
     older.customers.truncate(1);
     older.billing.retain(|row| row.customer_code == "ASP");
-    older.customers.push(billsync::snapshot::AtriaCustomer {
+    older.customers.push(mock_atria::seed::AtriaCustomer {
         short_name: "GONE".to_owned(),
         name: "Gone Ltd".to_owned(),
         billing_identifier: None,
-        status: billsync::snapshot::CustomerStatus::Deprovisioned,
+        status: mock_atria::seed::CustomerStatus::Deprovisioned,
     });
     let (app, _) = app_with(MockConfig::new(vec![older, seed_for("2026-10-26", "2026-11-25", Open)]));
     assert_eq!(get(&app, "/api/billing/2026-10-25").await.ok()["totalCount"], 5);

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use billsync::snapshot::{
+use mock_atria::seed::{
     AtriaCustomer, AtriaSnapshot, BillingPeriod, BillingRow, CustomerStatus, PeriodStatus,
 };
 use mock_atria::wire::{CustomerView, Page, PeriodView, SummaryRowView};
@@ -41,7 +41,7 @@ async fn rebuild_snapshot(client: &reqwest::Client, base: &str) -> AtriaSnapshot
         fetch_all(client, &format!("{base}/api/billing/{}?aggregateByCustomer=true&", period.end_date), 4)
             .await;
     AtriaSnapshot {
-        format: billsync::snapshot::ATRIA_FORMAT.to_owned(),
+        format: mock_atria::seed::ATRIA_FORMAT.to_owned(),
         period: BillingPeriod {
             start_date: period.start_date,
             end_date: period.end_date,

@@ -8,9 +8,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{Request, StatusCode};
-use billsync::snapshot::AutotaskSnapshot;
 use http_body_util::BodyExt;
-use mock_autotask::{AppState, MockConfig, router};
+use mock_autotask::{AppState, AutotaskSnapshot, MockConfig, router};
 use serde_json::{Value as Json, json};
 use tower::ServiceExt;
 
@@ -23,7 +22,7 @@ pub const API: &str = "/ATServicesRest/V1.0";
 
 pub fn seed_snapshot() -> AutotaskSnapshot {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/seed-example/autotask.json");
-    billsync::snapshot::load_autotask(&path).expect("the seed fixture loads")
+    mock_autotask::seed::load(&path).expect("the seed fixture loads")
 }
 
 /// The seed with the threshold latencies off, so tests run fast.

@@ -1,0 +1,80 @@
+//! Loading `atria.json`: a bad fixture is refused with the file, the JSON path and what is
+//! expected; a good one seeds the mock.
+
+use mock_atria::MockConfig;
+use serde_json::{Value as Json, json};
+
+use crate::common::fixture_dir;
+
+fn seed_json() -> Json {
+    serde_json::from_slice(&std::fs::read(fixture_dir().join("atria.json")).expect("fixture")).expect("JSON")
+}
+
+/// Seeds from `input` and expects exactly the problems `expect`.
+fn check(input: &str, expect: &[&str]) {
+    let error = MockConfig::from_json(input.as_bytes()).expect_err("a bad fixture is refused");
+    assert_eq!(error.problems, expect, "{error}");
+}
+
+fn damaged(change: impl FnOnce(&mut Json)) -> String {
+    let mut value = seed_json();
+    change(&mut value);
+    value.to_string()
+}
+
+#[test]
+fn the_seed_fixture_loads() {
+    MockConfig::from_json(seed_json().to_string().as_bytes()).expect("the seed loads");
+}
+
+#[test]
+fn bad_fixtures_name_the_json_path() {
+    check("  ", &["$: the file is empty; expected a `billsync.atria/v1` JSON object"]);
+    check("{\"format\":", &["line 1 column 10: not valid JSON: EOF while parsing a value"]);
+    check(
+        &damaged(|seed| seed["format"] = json!("billsync.autotask/v1")),
+        &["$.format: expected `billsync.atria/v1`, found \"billsync.autotask/v1\""],
+    );
+    check(
+        &damaged(|seed| seed["billing"][3]["thisMonthCount"] = json!("25")),
+        &["$.billing[3].thisMonthCount: invalid type: string \"25\", expected u32"],
+    );
+    check(
+        &damaged(|seed| seed["period"]["endDate"] = json!("25 November")),
+        &["$.period.endDate: input contains invalid characters"],
+    );
+    check(
+        &damaged(|seed| seed["customers"][0]["colour"] = json!("red")),
+        &[
+            "$.customers[0].colour: unknown field `colour`, expected one of `shortName`, `name`, `billingIdentifier`, `status`",
+        ],
+    );
+    check(
+        &damaged(|seed| {
+            let first = seed["customers"][0].clone();
+            seed["customers"].as_array_mut().unwrap().push(first);
+            seed["billing"][0]["customerCode"] = json!("NOBODY");
+        }),
+        &[
+            "$.customers[3].shortName: duplicate customer code `ASP`",
+            "$.billing[0].customerCode: customer `NOBODY` is not in `customers`",
+        ],
+    );
+}
+
+#[test]
+fn a_fixture_file_is_named_in_every_problem() {
+    let dir = std::env::temp_dir().join(format!("mock-atria-seed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("atria.json");
+    std::fs::write(&file, damaged(|seed| seed["billing"][0]["billable"] = json!("yes"))).expect("write");
+    let error = MockConfig::from_fixture(&dir).expect_err("refused");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        error.problems,
+        [format!(
+            "{}: $.billing[0].billable: invalid type: string \"yes\", expected a boolean",
+            file.display()
+        )]
+    );
+}
