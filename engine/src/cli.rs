@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::compile::{CompileInput, compile};
+use crate::files::write_atomically;
 use crate::online::load_spec;
 use crate::plan::Plan;
 use crate::render::markdown::{MarkdownOptions, markdown};
@@ -213,7 +214,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(ImportCommand::AtriaSummary(args)) => import_atria_summary(&args),
         Command::Spec(SpecCommand::Validate { files }) => validate(&files),
         Command::Spec(SpecCommand::Schema) => {
-            print(&schema_text(&spec::JobSpec::schema()))?;
+            print(&crate::schemas::schema_text(&spec::JobSpec::schema()))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Spec(SpecCommand::Import { params, secrets }) => {
@@ -240,13 +241,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// Pretty JSON with a final newline, as committed in `specs/`.
-pub fn schema_text(schema: &serde_json::Value) -> String {
-    let mut text = serde_json::to_string_pretty(schema).expect("schemas serialize");
-    text.push('\n');
-    text
 }
 
 fn read_text(path: &Path) -> anyhow::Result<String> {
@@ -475,19 +469,4 @@ fn load_inputs(
             Err(anyhow::anyhow!("{problems}"))
         }
     }
-}
-
-/// Writes through a temporary file and a rename, so a reader never sees half a file.
-pub fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
-) -> anyhow::Result<()> {
-    let file_name = path.file_name().with_context(|| format!("{}: not a file path", path.display()))?;
-    let temporary = path.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
-    let written = std::fs::File::create(&temporary).and_then(|mut file| write(&mut file));
-    if let Err(error) = written {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(error).with_context(|| format!("{}: cannot write", path.display()));
-    }
-    std::fs::rename(&temporary, path).with_context(|| format!("{}: cannot write", path.display()))
 }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod codes;
 pub mod compile;
 pub mod fetch;
+pub mod files;
 mod http;
 pub mod import;
 pub mod online;

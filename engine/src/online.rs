@@ -121,7 +121,7 @@ pub(crate) fn finish_apply(
         report.applied, report.already_done, report.refused, report.failed
     );
     if let Some(path) = log_path {
-        crate::cli::write_atomically(path, |file| {
+        crate::files::write_atomically(path, |file| {
             use std::io::Write as _;
             file.write_all(log_text(&report.log, path).as_bytes())
         })?;
@@ -191,7 +191,7 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::
     let folder = new_run_folder(runs_dir, started)?;
     println!("Run {} in {}", started.format("%Y-%m-%dT%H:%M:%SZ"), folder.display());
     let write = |file: &str, bytes: &[u8]| {
-        crate::cli::write_atomically(&folder.join(file), |out| {
+        crate::files::write_atomically(&folder.join(file), |out| {
             use std::io::Write as _;
             out.write_all(bytes)
         })

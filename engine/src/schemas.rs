@@ -1,6 +1,5 @@
 //! The JSON Schemas committed in `specs/`, generated from the types (`cargo xtask schema`).
 
-use crate::cli::schema_text;
 use crate::plan::Plan;
 use crate::snapshot::SnapshotKind;
 use crate::spec::JobSpec;
@@ -16,4 +15,11 @@ pub fn all() -> Vec<(&'static str, String)> {
             schema_text(&serde_json::to_value(schemars::schema_for!(Plan)).expect("serializes")),
         ),
     ]
+}
+
+/// Pretty JSON with a final newline, as committed in `specs/`.
+pub fn schema_text(schema: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(schema).expect("schemas serialize");
+    text.push('\n');
+    text
 }

@@ -35,7 +35,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     }
     let root = workspace_root();
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "--quiet", "--package", "billsync-cli"])
+        .args(["build", "--release", "--quiet", "--package", "billsync"])
         .current_dir(&root)
         .status()
         .context("running cargo build")?;

@@ -326,7 +326,7 @@ fn a_file_that_is_no_report() {
 
 // ---------------------------------------------------------------------------------------------
 // The sample exports' generator. The committed files must be exactly what it makes; after a
-// deliberate change, `BILLSYNC_UPDATE_EXPORTS=1 cargo test -p billsync-cli --test import`
+// deliberate change, `BILLSYNC_UPDATE_EXPORTS=1 cargo test -p billsync --test import`
 // rewrites them (then read `git diff fixtures/seed-example/export`).
 
 #[derive(Clone, Debug)]
@@ -500,7 +500,7 @@ fn committed_exports_are_what_the_generator_makes() {
     assert!(
         stale.is_empty(),
         "{stale:?} in fixtures/seed-example/export differ from what the generator makes; run \
-         `BILLSYNC_UPDATE_EXPORTS=1 cargo test -p billsync-cli --test import` and read the diff"
+         `BILLSYNC_UPDATE_EXPORTS=1 cargo test -p billsync --test import` and read the diff"
     );
     let csv = &generated[0].1;
     assert!(csv.starts_with(b"\xEF\xBB\xBFCustomer Code,") && csv.ends_with(b"\r\n"), "BOM and CRLF");

@@ -1,5 +1,6 @@
 //! The `billsync` binary: parse the command line, run it, map the outcome to an exit code.
 
+#[cfg(feature = "demo")]
 mod demo;
 
 use std::process::ExitCode;
@@ -21,6 +22,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Start mock Autotask and Atria servers on the seed example, then fetch, plan, apply, plan again
+    #[cfg(feature = "demo")]
     Demo,
     #[command(flatten)]
     Engine(billsync::cli::Command),
@@ -28,6 +30,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
+        #[cfg(feature = "demo")]
         Command::Demo => demo::demo(),
         Command::Engine(command) => billsync::cli::run(billsync::cli::Cli { command }),
     };
