@@ -537,8 +537,10 @@ impl<'a> Compiler<'a> {
             let target = u32::try_from(*quantity).unwrap_or(u32::MAX).min(i32::MAX as u32);
             let skus: Vec<&str> = skus.iter().map(String::as_str).collect();
             let sku = skus.join(", ");
-            let lines: Vec<&ContractService> =
+            let mut lines: Vec<&ContractService> =
                 lines_of_contract.iter().copied().filter(|line| line.service_id == *service_id).collect();
+            // AT27 lists these ids: file order must not reach the message.
+            lines.sort_unstable_by_key(|line| line.id);
             let base = ActionFill {
                 service_id: Some(*service_id),
                 sku: Some(sku.clone()),
