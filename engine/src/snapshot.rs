@@ -180,7 +180,7 @@ pub struct ContractServiceUnit {
     pub service_id: i64,
     #[serde(rename = "startDate")]
     pub start_date: DateTime<Utc>,
-    /// Inclusive: the row covers `startDate <= t <= endDate`.
+    /// Inclusive, by calendar date: Autotask sends the row's last day as midnight.
     #[serde(rename = "endDate")]
     pub end_date: DateTime<Utc>,
     pub units: u32,
@@ -193,8 +193,11 @@ pub struct ContractServiceUnit {
 }
 
 impl ContractServiceUnit {
+    /// Whether the row is in force at `at`. Autotask's unit rows are calendar dates sent as
+    /// midnight timestamps: a row ending `2026-11-25T00:00:00Z` covers the whole of 25 November.
     pub fn covers(&self, at: DateTime<Utc>) -> bool {
-        self.start_date <= at && at <= self.end_date
+        let day = at.date_naive();
+        self.start_date.date_naive() <= day && day <= self.end_date.date_naive()
     }
 }
 
@@ -209,7 +212,8 @@ impl AutotaskSnapshot {
 }
 
 /// The units in force at `at` among one line's ContractServiceUnits rows: the covering row that
-/// starts last (an adjustment's row wins over the one it split), or 0 when none covers it.
+/// starts last (an adjustment's row wins over the one it split, also when both cover the day of
+/// the split), or 0 when none covers it.
 pub fn units_at<'a>(rows: impl IntoIterator<Item = &'a ContractServiceUnit>, at: DateTime<Utc>) -> u32 {
     rows.into_iter()
         .filter(|row| row.covers(at))
