@@ -191,14 +191,12 @@ fn decide_all(
                 body_log.extend(log_of(&mut compiler.actions[start..]));
             }
         }
-        // 6. Deprovisioned customers in scope, between AT20 and AT21.
+        // 6. Every deprovisioned customer in scope, between AT20 and AT21, billing rows or not:
+        // the same rules apply, so a missing identifier, company or contract still shows.
         body_log.push(entry(Code::AT20, None, Code::AT20.message(&[])));
         for customer in customers_by_code.values() {
             if customer.status == CustomerStatus::Deprovisioned && in_scope(&customer.short_name) {
                 let rows = rows_by_customer.get(customer.short_name.as_str()).map_or(&[][..], Vec::as_slice);
-                if rows.is_empty() && !spec.zero_unbilled_lines {
-                    continue;
-                }
                 let start = compiler.actions.len();
                 compiler.customer(customer, rows, &managed);
                 body_log.extend(log_of(&mut compiler.actions[start..]));
@@ -534,11 +532,43 @@ impl<'a> Compiler<'a> {
         let lines_of_contract = index.lines_by_contract.get(&contract.id).map_or(&[][..], Vec::as_slice);
         for (service_id, (quantity, skus, group_rows)) in &by_service {
             let service = index.services_by_id[service_id];
-            let target = u32::try_from(*quantity).unwrap_or(u32::MAX).min(i32::MAX as u32);
             let skus: Vec<&str> = skus.iter().map(String::as_str).collect();
             let sku = skus.join(", ");
-            let lines: Vec<&ContractService> =
+            // Autotask's units are int32: a larger sum is an error in the data, never clamped.
+            let Some(target) = u32::try_from(*quantity).ok().filter(|target| *target <= i32::MAX as u32)
+            else {
+                // Sorted, so that the message does not depend on the order of the export.
+                let mut named: Vec<(&str, u32)> = group_rows
+                    .iter()
+                    .map(|&row| {
+                        (atria.billing[row].summary_grouping.as_str(), atria.billing[row].this_month_count)
+                    })
+                    .collect();
+                named.sort_unstable();
+                let row_names: Vec<String> =
+                    named.iter().map(|(grouping, count)| format!("\"{grouping}\" ({count})")).collect();
+                let message = Code::AT35.message(&[
+                    ("customerName", name),
+                    ("name", &service.name),
+                    ("rows", &row_names.join(", ")),
+                    ("quantity", &quantity.to_string()),
+                    ("max", &i32::MAX.to_string()),
+                ]);
+                let fill = ActionFill {
+                    service_id: Some(*service_id),
+                    sku: Some(sku.clone()),
+                    description: Some(service.name.clone()),
+                    message,
+                    rows: group_rows.clone(),
+                    ..ActionFill::default()
+                };
+                self.push(&context, ActionKind::Skip, Code::AT35, fill);
+                continue;
+            };
+            let mut lines: Vec<&ContractService> =
                 lines_of_contract.iter().copied().filter(|line| line.service_id == *service_id).collect();
+            // AT27 lists these ids: file order must not reach the message.
+            lines.sort_unstable_by_key(|line| line.id);
             let base = ActionFill {
                 service_id: Some(*service_id),
                 sku: Some(sku.clone()),

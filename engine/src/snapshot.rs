@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 
 use crate::problems::{Problem, Problems};
 
+mod de;
+
 pub const ATRIA_FORMAT: &str = "billsync.atria/v1";
 pub const AUTOTASK_FORMAT: &str = "billsync.autotask/v1";
 
@@ -40,7 +42,9 @@ pub struct AtriaSnapshot {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BillingPeriod {
+    #[serde(deserialize_with = "de::date")]
     pub start_date: NaiveDate,
+    #[serde(deserialize_with = "de::date")]
     pub end_date: NaiveDate,
     pub status: PeriodStatus,
 }
@@ -52,8 +56,9 @@ pub enum PeriodStatus {
     Closed,
 }
 
+/// A customer as Atria lists it; fields billsync does not use are accepted and ignored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct AtriaCustomer {
     /// Atria's unique, immutable customer code (ShortName), e.g. `ASP`.
     pub short_name: String,
@@ -70,15 +75,18 @@ pub enum CustomerStatus {
     Deprovisioned,
 }
 
-/// One row of Atria's billing summary export.
+/// One row of Atria's billing summary export; other columns (`difference`, `resultCount`, …)
+/// are accepted and ignored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct BillingRow {
     pub customer_code: String,
     pub product_sku: Option<String>,
     pub summary_grouping: String,
     pub billable: bool,
+    #[serde(deserialize_with = "de::count")]
     pub last_month_count: u32,
+    #[serde(deserialize_with = "de::count")]
     pub this_month_count: u32,
 }
 
@@ -86,6 +94,8 @@ pub struct BillingRow {
 // Autotask
 
 /// The Autotask entities billsync reads, as the REST API returns them (`billsync.autotask/v1`).
+/// The top level is strict; each entity accepts every field Autotask sends (`isDefaultContract`,
+/// `periodType`, `userDefinedFields`, …) and ignores what compile does not use.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(title = "billsync Autotask contract snapshot")]
@@ -100,7 +110,7 @@ pub struct AutotaskSnapshot {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Company {
     pub id: i64,
     pub company_name: String,
@@ -112,7 +122,6 @@ pub struct Company {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Contract {
     pub id: i64,
     #[serde(rename = "companyID")]
@@ -126,14 +135,16 @@ pub struct Contract {
     pub contract_type: i32,
     /// 1 = active.
     pub status: i32,
-    #[serde(rename = "startDate")]
+    /// A calendar date, sent as midnight.
+    #[serde(rename = "startDate", deserialize_with = "de::timestamp")]
     pub start_date: DateTime<Utc>,
-    #[serde(rename = "endDate")]
+    /// A calendar date, sent as midnight; the contract runs through that whole day.
+    #[serde(rename = "endDate", deserialize_with = "de::timestamp")]
     pub end_date: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct Service {
     pub id: i64,
     pub name: String,
@@ -150,7 +161,6 @@ pub struct Service {
 
 /// A line of a contract: one service on one contract. It has no units field of its own.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ContractService {
     pub id: i64,
     #[serde(rename = "contractID")]
@@ -169,7 +179,6 @@ pub struct ContractService {
 
 /// The units of one contract line over a date range; adjustments split these rows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ContractServiceUnit {
     pub id: i64,
     #[serde(rename = "contractID")]
@@ -178,23 +187,28 @@ pub struct ContractServiceUnit {
     pub contract_service_id: i64,
     #[serde(rename = "serviceID")]
     pub service_id: i64,
-    #[serde(rename = "startDate")]
+    #[serde(rename = "startDate", deserialize_with = "de::timestamp")]
     pub start_date: DateTime<Utc>,
-    /// Inclusive: the row covers `startDate <= t <= endDate`.
-    #[serde(rename = "endDate")]
+    /// Inclusive, by calendar date: Autotask sends the row's last day as midnight.
+    #[serde(rename = "endDate", deserialize_with = "de::timestamp")]
     pub end_date: DateTime<Utc>,
+    /// Autotask sends `3.0000`: an integral number is accepted, as JSON Schema counts it.
+    #[serde(deserialize_with = "de::count")]
     pub units: u32,
     #[serde(default)]
     pub price: Option<f64>,
     #[serde(default)]
     pub cost: Option<f64>,
-    #[serde(rename = "approveAndPostDate", default)]
+    #[serde(rename = "approveAndPostDate", default, deserialize_with = "de::optional_timestamp")]
     pub approve_and_post_date: Option<DateTime<Utc>>,
 }
 
 impl ContractServiceUnit {
+    /// Whether the row is in force at `at`. Autotask's unit rows are calendar dates sent as
+    /// midnight timestamps: a row ending `2026-11-25T00:00:00Z` covers the whole of 25 November.
     pub fn covers(&self, at: DateTime<Utc>) -> bool {
-        self.start_date <= at && at <= self.end_date
+        let day = at.date_naive();
+        self.start_date.date_naive() <= day && day <= self.end_date.date_naive()
     }
 }
 
@@ -209,7 +223,8 @@ impl AutotaskSnapshot {
 }
 
 /// The units in force at `at` among one line's ContractServiceUnits rows: the covering row that
-/// starts last (an adjustment's row wins over the one it split), or 0 when none covers it.
+/// starts last (an adjustment's row wins over the one it split, also when both cover the day of
+/// the split), or 0 when none covers it.
 pub fn units_at<'a>(rows: impl IntoIterator<Item = &'a ContractServiceUnit>, at: DateTime<Utc>) -> u32 {
     rows.into_iter()
         .filter(|row| row.covers(at))
@@ -284,7 +299,7 @@ fn parse_typed<T: DeserializeOwned + HasFormat>(bytes: &[u8], kind: SnapshotKind
             Err(Problems::one(wrong_format(Some(value.format()), kind)))
         }
         Ok(value) => Ok(value),
-        Err(typed_error) => Err(diagnose(bytes, kind, &typed_error)),
+        Err(typed_error) => Err(diagnose::<T>(bytes, kind, &typed_error)),
     }
 }
 
@@ -309,7 +324,11 @@ fn wrong_format(found: Option<&str>, kind: SnapshotKind) -> Problem {
     Problem::at("$.format", format!("expected `{}`, found {found}", kind.format()))
 }
 
-fn diagnose(bytes: &[u8], kind: SnapshotKind, typed_error: &serde_json::Error) -> Problems {
+fn diagnose<T: DeserializeOwned>(
+    bytes: &[u8],
+    kind: SnapshotKind,
+    typed_error: &serde_json::Error,
+) -> Problems {
     let value: serde_json::Value = match serde_json::from_slice(bytes) {
         Ok(value) => value,
         Err(syntax) => {
@@ -325,13 +344,31 @@ fn diagnose(bytes: &[u8], kind: SnapshotKind, typed_error: &serde_json::Error) -
     }
     let mut problems = crate::problems::schema_problems(&kind.schema(), &value);
     if problems.is_empty() {
-        // The schema accepted what serde refused: report serde's own words.
-        problems.push(Problem::at(
-            format!("line {} column {}", typed_error.line(), typed_error.column()),
-            strip_position(&typed_error.to_string()),
-        ));
+        // The schema accepted what serde refused (a timestamp without an offset, say): parse
+        // again, tracking the path, to say where.
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let problem = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+            Err(error) => {
+                let place = json_path_of(&error.path().to_string());
+                Problem::at(place, strip_position(&error.into_inner().to_string()))
+            }
+            Ok(_) => Problem::at(
+                format!("line {} column {}", typed_error.line(), typed_error.column()),
+                strip_position(&typed_error.to_string()),
+            ),
+        };
+        problems.push(problem);
     }
     problems
+}
+
+/// `contractServiceUnits[3].endDate` (serde_path_to_error's form) as `$.contractServiceUnits[3].endDate`.
+fn json_path_of(path: &str) -> String {
+    match path {
+        "" | "." => "$".to_owned(),
+        path if path.starts_with('[') => format!("${path}"),
+        path => format!("$.{path}"),
+    }
 }
 
 fn strip_position(message: &str) -> String {
@@ -575,3 +612,6 @@ impl std::io::Write for HashWriter<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -63,7 +63,8 @@ pub fn generate(config: SynthConfig) -> (AtriaSnapshot, AutotaskSnapshot) {
     let start = NaiveDate::from_ymd_opt(2026, 9, 26).expect("a valid date");
     let end = NaiveDate::from_ymd_opt(2026, 10, 25).expect("a valid date");
     let period_start = start.and_time(NaiveTime::MIN).and_utc();
-    let period_end = end.and_hms_opt(23, 59, 59).expect("a valid time").and_utc();
+    // Autotask sends a unit row's last day as midnight.
+    let period_end = end.and_time(NaiveTime::MIN).and_utc();
     let contract_start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("a valid time");
     let contract_end = Utc.with_ymd_and_hms(2027, 12, 31, 0, 0, 0).single().expect("a valid time");
 

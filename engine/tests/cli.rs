@@ -464,3 +464,111 @@ fn show_formats_and_the_summary_file() {
     let text = billsync(&["show", &plan]);
     assert!(!text.stdout.contains('\x1b'), "no colour when piped");
 }
+
+#[test]
+fn timestamps_without_offset_and_date_only_values_are_placed() {
+    Scratch::new()
+        .edit(
+            "autotask.json",
+            "\"endDate\": \"2026-11-25T23:59:59Z\"",
+            "\"endDate\": \"2026-11-25T00:00:00\"",
+        )
+        .fails_with(&[
+            "autotask.json: $.contractServiceUnits[0].endDate: expected a timestamp with a UTC offset, like \
+             `2026-11-25T00:00:00Z`, found a timestamp without an offset: `2026-11-25T00:00:00`",
+        ]);
+    Scratch::new()
+        .edit("autotask.json", "\"startDate\": \"2026-01-01T00:00:00Z\"", "\"startDate\": \"2026-01-01\"")
+        .fails_with(&["autotask.json: $.contracts[0].startDate: expected a timestamp with a UTC offset"]);
+}
+
+#[test]
+fn integral_float_counts_are_integers() {
+    let scratch = Scratch::new();
+    scratch.edit("atria.json", "\"thisMonthCount\": 25", "\"thisMonthCount\": 25.0").edit(
+        "autotask.json",
+        "\"units\": 20",
+        "\"units\": 20.0000",
+    );
+    let outcome = scratch.plan();
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    assert!(
+        outcome.stdout.contains("Microsoft 365 Business Premium (service 12)   20 → 25"),
+        "{}",
+        outcome.stdout
+    );
+}
+
+/// `fixtures/real-shaped`: entities with every field of the Autotask swagger models and Atria
+/// rows with every column of the summary export plan, show and diff like any other input.
+#[test]
+fn real_shaped_snapshots_plan_show_and_diff() {
+    let folder = fixtures().join("real-shaped");
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let plan = plan_to("real-shaped", AS_OF, &scratch.path().join("plan.json"));
+    let printed = plan_in(&folder, AS_OF, &[]);
+    let text = billsync(&["show", &plan]);
+    assert_eq!((text.code, &text.stdout), (0, &printed.stdout), "{}", text.stderr);
+    assert!(
+        text.stdout.contains("NORTHWIND — Northwind Traders (company 29684101, contract 1201)")
+            && text
+                .stdout
+                .contains("~ update    AT09  Microsoft 365 Business Premium (service 12)   40 → 42")
+            && text.stdout.contains("Plan: 2 update, 1 create, 0 zero, 2 unchanged, 0 skipped"),
+        "{}",
+        text.stdout
+    );
+    for format in ["json", "markdown", "csv", "html"] {
+        let shown = billsync(&["show", &plan, "--format", format]);
+        assert_eq!(shown.code, 0, "{format}: {}", shown.stderr);
+        assert!(shown.stdout.contains("Northwind Traders"), "{format}: {}", shown.stdout);
+    }
+
+    // A vendor field billsync ignores is no change; a unit count is.
+    let autotask = folder.join("autotask.json");
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&autotask).expect("read")).expect("JSON");
+    value["companies"][0]["userDefinedFields"][1]["value"] = serde_json::json!("Platinum");
+    value["contracts"][0]["isDefaultContract"] = serde_json::json!(false);
+    let vendor_only = scratch.path().join("vendor-only.json");
+    std::fs::write(&vendor_only, serde_json::to_string(&value).expect("JSON")).expect("write");
+    let same = billsync(&["diff", &autotask.to_string_lossy(), &vendor_only.to_string_lossy()]);
+    assert_eq!((same.code, same.stdout.as_str()), (0, ""), "{}", same.stderr);
+
+    let row = value["contractServiceUnits"]
+        .as_array_mut()
+        .expect("an array")
+        .iter_mut()
+        .find(|row| row["id"] == 8101)
+        .expect("row 8101");
+    row["units"] = serde_json::json!(41.0);
+    let changed = scratch.path().join("autotask.json");
+    std::fs::write(&changed, serde_json::to_string(&value).expect("JSON")).expect("write");
+    let outcome = billsync(&["diff", &autotask.to_string_lossy(), &changed.to_string_lossy()]);
+    assert_eq!(outcome.code, 2, "{}", outcome.stderr);
+    assert!(
+        outcome.stdout.contains("\n-      \"units\": 40,\n+      \"units\": 41,\n"),
+        "{}",
+        outcome.stdout
+    );
+
+    // And the plans of the two differ in that line only.
+    for file in ["job.yaml", "atria.json"] {
+        std::fs::copy(folder.join(file), scratch.path().join(file)).expect("copy");
+    }
+    let next =
+        plan_in(scratch.path(), AS_OF, &["--out", &scratch.path().join("next.json").to_string_lossy()]);
+    assert_eq!(next.code, 0, "{}", next.stderr);
+    let outcome = billsync(&["diff", &plan, &scratch.path().join("next.json").to_string_lossy()]);
+    assert_eq!(outcome.code, 2, "{}", outcome.stderr);
+    assert!(
+        outcome
+            .stdout
+            .contains("\n-  ~ update    AT09  Microsoft 365 Business Premium (service 12)   40 → 42\n")
+            && outcome
+                .stdout
+                .contains("\n+  ~ update    AT09  Microsoft 365 Business Premium (service 12)   41 → 42\n"),
+        "{}",
+        outcome.stdout
+    );
+}

@@ -82,7 +82,7 @@ fn csv_round_trips(plan: &Plan) {
 }
 
 /// Every code compile can produce, and where the fixtures show it.
-const COMPILE_CODES: [Code; 21] = [
+const COMPILE_CODES: [Code; 22] = [
     Code::AT01,
     Code::AT04,
     Code::AT05,
@@ -104,6 +104,7 @@ const COMPILE_CODES: [Code; 21] = [
     Code::AT27,
     Code::AT28,
     Code::AT30,
+    Code::AT35,
 ];
 
 #[test]
@@ -120,4 +121,51 @@ fn every_code_fixture_shows_every_compile_time_code() {
     let codes: Vec<Code> = no_rows.log.iter().map(|entry| entry.code).collect();
     assert_eq!(codes, [Code::AT22, Code::AT01, Code::AT15, Code::AT24]);
     assert!(no_rows.actions.is_empty());
+}
+
+/// The fields of each Autotask entity in `reference/autotask-openapi-subset.json` (swagger
+/// models, camelCase as the REST API sends them): `fixtures/real-shaped` carries all of them.
+const SWAGGER_FIELDS: [(&str, &str, &str); 5] = [
+    (
+        "companies",
+        "CompanyModel",
+        "additionalAddressInformation address1 address2 alternatePhone1 alternatePhone2 apiVendorID assetValue billToAdditionalAddressInformation billToAddressToUse billToAttention billToCity billToCompanyLocationID billToCountryID billToState billToZipCode billingAddress1 billingAddress2 city classification companyName companyNumber companyType competitorID countryID createDate createdByResourceID currencyID fax id impersonatorCreatorResourceID invoiceEmailMessageID invoiceMethod invoiceNonContractItemsToParentCompany invoiceTemplateID isActive isClientPortalActive isEnabledForComanaged isTaskFireActive isTaxExempt lastActivityDate lastTrackedModifiedDateTime marketSegmentID ownerResourceID parentCompanyID phone postalCode quoteEmailMessageID quoteTemplateID sicCode state stockMarket stockSymbol surveyCompanyRating taxID taxRegionID territoryID userDefinedFields webAddress",
+    ),
+    (
+        "contracts",
+        "ContractModel",
+        "billToCompanyContactID billToCompanyID billingPreference companyID contactID contactName contractCategory contractExclusionSetID contractName contractNumber contractPeriodType contractType description endDate estimatedCost estimatedHours estimatedRevenue exclusionContractID id internalCurrencyOverageBillingRate internalCurrencySetupFee isCompliant isDefaultContract opportunityID organizationalLevelAssociationID overageBillingRate purchaseOrderNumber renewedContractID serviceLevelAgreementID setupFee setupFeeBillingCodeID startDate status timeReportingRequiresStartAndStopTimes userDefinedFields",
+    ),
+    (
+        "services",
+        "ServiceModel",
+        "billingCodeID createDate creatorResourceID description id invoiceDescription isActive lastModifiedDate markupRate name periodType serviceLevelAgreementID unitCost unitPrice updateResourceID userDefinedFields vendorCompanyID",
+    ),
+    (
+        "contractServices",
+        "ContractServiceModel",
+        "contractID id internalCurrencyAdjustedPrice internalCurrencyUnitPrice internalDescription invoiceDescription quoteItemID serviceID soapParentPropertyId unitCost unitPrice userDefinedFields",
+    ),
+    (
+        "contractServiceUnits",
+        "ContractServiceUnitModel",
+        "approveAndPostDate contractID contractServiceID cost endDate id internalCurrencyPrice organizationalLevelAssociationID price serviceID soapParentPropertyId startDate units userDefinedFields vendorCompanyID",
+    ),
+];
+
+#[test]
+fn real_shaped_entities_carry_every_swagger_field() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/real-shaped/autotask.json");
+    let value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("the fixture")).expect("JSON");
+    for (array, model, fields) in SWAGGER_FIELDS {
+        let entities = value[array].as_array().expect("an array of entities");
+        assert!(!entities.is_empty(), "{array} is empty");
+        for (index, entity) in entities.iter().enumerate() {
+            let missing: Vec<&str> = fields.split(' ').filter(|field| entity.get(field).is_none()).collect();
+            assert!(missing.is_empty(), "$.{array}[{index}] lacks {model} fields {missing:?}");
+        }
+    }
+    let user_defined = &value["companies"][0]["userDefinedFields"][0];
+    assert!(user_defined["name"].is_string(), "user-defined fields are name and value pairs");
 }

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use billsync::codes::Code;
 use billsync::compile::{CompileInput, compile, compile_with_provenance};
 use billsync::plan::{ActionKind, Plan};
-use billsync::snapshot::{AtriaSnapshot, AutotaskSnapshot, ContractService, ContractServiceUnit};
+use billsync::snapshot::{
+    AtriaSnapshot, AutotaskSnapshot, BillingRow, Contract, ContractService, ContractServiceUnit,
+};
 use billsync::spec::{CustomerMatch, Guards, JobSpec, SkuField, SkuType, SkuValueType};
 use billsync::synth::{SynthConfig, generate};
 use chrono::{DateTime, Utc};
@@ -33,9 +35,14 @@ fn world() -> impl Strategy<Value = World> {
         any::<[bool; 5]>(),
         prop_oneof![Just(100u8), 0u8..100],
         proptest::collection::vec(any::<Index>(), 0..4),
+        proptest::collection::vec((any::<Index>(), 0u8..4), 0..8),
     )
-        .prop_map(|(customers, rows_per_customer, seed, flags, max_decrease_percent, filter)| {
-            let (atria, autotask) = generate(SynthConfig { customers, rows_per_customer, seed });
+        .prop_map(|(customers, rows_per_customer, seed, flags, max_decrease_percent, filter, extras)| {
+            let (mut atria, mut autotask) = generate(SynthConfig { customers, rows_per_customer, seed });
+            let mut sku_map = BTreeMap::new();
+            for (index, kind) in extras {
+                enrich(&mut atria, &mut autotask, &mut sku_map, index, kind);
+            }
             let [
                 allow_create_items,
                 zero_unbilled_lines,
@@ -49,6 +56,7 @@ fn world() -> impl Strategy<Value = World> {
             spec.pro_rated_transactions = pro_rated_transactions;
             spec.guards = Guards { allow_reduce_to_zero, max_decrease_percent };
             spec.customer_match = CustomerMatch::Id;
+            spec.sku_map = sku_map;
             if by_name {
                 // Service names instead of ids: the synth SKUs then mostly miss (AT08).
                 spec.sku_type = SkuType { name: SkuField::Name, value_type: SkuValueType::String };
@@ -61,6 +69,77 @@ fn world() -> impl Strategy<Value = World> {
             spec.customers.dedup();
             World { spec, atria, autotask }
         })
+}
+
+/// Adds what `synth` makes rarely or never, so that every message listing several things is
+/// exercised: a second line for a service on one contract (AT27), a second Recurring Service
+/// contract (AT25) or an inactive one beside it, and a bundle of an extra SKU mapped through
+/// `skuMap` onto a line's service.
+fn enrich(
+    atria: &mut AtriaSnapshot,
+    autotask: &mut AutotaskSnapshot,
+    sku_map: &mut BTreeMap<String, i64>,
+    index: Index,
+    kind: u8,
+) {
+    if autotask.contract_services.is_empty() {
+        return;
+    }
+    let line = autotask.contract_services[index.index(autotask.contract_services.len())].clone();
+    let next_line_id = autotask.contract_services.iter().map(|line| line.id).max().unwrap_or(0) + 1;
+    let next_row_id = autotask.contract_service_units.iter().map(|row| row.id).max().unwrap_or(0) + 1;
+    let rows: Vec<ContractServiceUnit> = autotask
+        .contract_service_units
+        .iter()
+        .filter(|row| row.contract_service_id == line.id)
+        .cloned()
+        .collect();
+    let contract = autotask.contracts.iter().find(|contract| contract.id == line.contract_id).cloned();
+    let Some(contract) = contract else { return };
+    match kind {
+        // Another line for the same service on the same contract, with units of its own.
+        0 => {
+            autotask.contract_services.push(ContractService { id: next_line_id, ..line });
+            for (offset, row) in rows.into_iter().enumerate() {
+                autotask.contract_service_units.push(ContractServiceUnit {
+                    id: next_row_id + offset as i64,
+                    contract_service_id: next_line_id,
+                    units: row.units + 1,
+                    ..row
+                });
+            }
+        }
+        // A second contract for the company: active (AT25) or inactive (ignored), with a copy
+        // of the line.
+        1 | 2 => {
+            let next_contract_id = autotask.contracts.iter().map(|c| c.id).max().unwrap_or(0) + 1;
+            let status = if kind == 1 { contract.status } else { 2 };
+            autotask.contracts.push(Contract { id: next_contract_id, status, ..contract });
+            autotask.contract_services.push(ContractService {
+                id: next_line_id,
+                contract_id: next_contract_id,
+                ..line
+            });
+        }
+        // A bundle: an extra SKU billed to the company's customer, mapped onto the service.
+        _ => {
+            let Some(customer) = atria.customers.iter().find(|customer| {
+                customer.billing_identifier.as_deref() == Some(contract.company_id.to_string().as_str())
+            }) else {
+                return;
+            };
+            let sku = format!("BUNDLE-{}", line.service_id);
+            sku_map.insert(sku.clone(), line.service_id);
+            atria.billing.push(BillingRow {
+                customer_code: customer.short_name.clone(),
+                product_sku: Some(sku),
+                summary_grouping: format!("Bundle of service {}", line.service_id),
+                billable: true,
+                last_month_count: 1,
+                this_month_count: 2,
+            });
+        }
+    }
 }
 
 fn plan_of(world: &World) -> Plan {

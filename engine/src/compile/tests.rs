@@ -18,12 +18,21 @@ fn as_of() -> DateTime<Utc> {
 /// Compiles the seed example after `edit`, and lists the actions as
 /// `customer kind code service from→to` lines plus the log's codes.
 fn check(edit: impl FnOnce(&mut JobSpec, &mut AtriaSnapshot, &mut AutotaskSnapshot), expected: &str) {
+    check_at(as_of(), edit, expected);
+}
+
+/// [`check`] at another as-of time.
+fn check_at(
+    as_of: DateTime<Utc>,
+    edit: impl FnOnce(&mut JobSpec, &mut AtriaSnapshot, &mut AutotaskSnapshot),
+    expected: &str,
+) {
     let mut spec = crate::spec::parse(SEED_SPEC).expect("seed spec");
     let mut atria = parse_atria(SEED_ATRIA.as_bytes()).expect("seed atria");
     let mut autotask = parse_autotask(SEED_AUTOTASK.as_bytes()).expect("seed autotask");
     edit(&mut spec, &mut atria, &mut autotask);
-    let plan = compile(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of: as_of() })
-        .expect("compiles");
+    let plan =
+        compile(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of }).expect("compiles");
     let mut lines: Vec<String> = plan
         .actions
         .iter()
@@ -95,6 +104,44 @@ fn proration_reads_the_units_in_force_at_the_as_of_time() {
         },
         "
 ASP update AT09 12 22→25
+log AT22 AT01 AT09 AT20 AT21 AT24",
+    );
+}
+
+#[test]
+fn a_prorated_run_on_a_unit_rows_last_day_reads_its_units() {
+    // Autotask sends the row's last day, 25 November, as midnight; late that day the row is
+    // still in force (read as a timestamp it would be over, and 0 → 25 would overbill by 20).
+    let last_day_late: DateTime<Utc> = "2026-11-25T22:00:00Z".parse().expect("a valid time");
+    check_at(
+        last_day_late,
+        |spec, atria, autotask| {
+            spec.pro_rated_transactions = true;
+            atria
+                .billing
+                .retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
+            let row =
+                autotask.contract_service_units.iter_mut().find(|row| row.id == 7001).expect("row 7001");
+            row.end_date = "2026-11-25T00:00:00Z".parse().expect("a valid time");
+        },
+        "
+ASP update AT09 12 20→25
+log AT22 AT01 AT09 AT20 AT21 AT24",
+    );
+}
+
+#[test]
+fn a_contract_ending_on_the_first_day_of_the_period_is_still_in_force() {
+    check(
+        |_, atria, autotask| {
+            atria
+                .billing
+                .retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
+            let contract = autotask.contracts.iter_mut().find(|contract| contract.id == 991).expect("991");
+            contract.end_date = "2026-10-26T00:00:00Z".parse().expect("a valid time");
+        },
+        "
+ASP update AT09 12 20→25
 log AT22 AT01 AT09 AT20 AT21 AT24",
     );
 }
@@ -184,6 +231,45 @@ log AT22 AT01 AT09 AT08 AT20 AT21 AT24",
 }
 
 #[test]
+fn a_sum_above_int32_is_at35_naming_its_rows() {
+    check(
+        |spec, atria, _| {
+            spec.sku_map.insert("M365-BP-NCE".to_owned(), 12);
+            atria
+                .billing
+                .retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
+            let mut second = atria.billing[0].clone();
+            atria.billing[0].this_month_count = 2_000_000_000;
+            second.product_sku = Some("M365-BP-NCE".to_owned());
+            second.summary_grouping = "M365 BP (NCE)".to_owned();
+            second.this_month_count = 147_483_648; // one more than int32 holds, in sum
+            atria.billing.push(second);
+        },
+        "
+ASP skip AT35 12
+log AT22 AT01 AT35 AT20 AT21 AT24",
+    );
+    let spec = crate::spec::parse(SEED_SPEC).expect("seed spec");
+    let mut atria = parse_atria(SEED_ATRIA.as_bytes()).expect("seed atria");
+    let autotask = parse_autotask(SEED_AUTOTASK.as_bytes()).expect("seed autotask");
+    atria.billing.retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
+    let mut second = atria.billing[0].clone();
+    second.summary_grouping = "Microsoft 365 Business Premium (add-on)".to_owned();
+    atria.billing[0].this_month_count = i32::MAX as u32;
+    second.this_month_count = 1;
+    atria.billing.push(second);
+    let plan = compile(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of: as_of() })
+        .expect("compiles");
+    assert_eq!(
+        plan.actions[0].message,
+        "ASP Cloud Microsoft 365 Business Premium: the rows \"Microsoft 365 Business Premium\" (2147483647), \
+         \"Microsoft 365 Business Premium (add-on)\" (1) sum to 2147483648 units, more than Autotask's int32 \
+         units allow (2147483647); none was updated"
+    );
+    assert!(!plan.has_changes());
+}
+
+#[test]
 fn guards_turn_changes_into_at30() {
     check(
         |spec, atria, _| {
@@ -225,6 +311,50 @@ SampleCustomerShortCodeName update AT09 40 3→5
 SampleCustomerShortCodeName skip AT08 - →2
 NOTFILTERED zero AT13 12 7→0
 log AT22 AT01 AT10 AT09 AT08 AT20 AT13 AT21 AT24",
+    );
+}
+
+#[test]
+fn deprovisioned_customers_without_rows_follow_the_same_rules() {
+    // Four deprovisioned customers with no billing row at all, `zeroUnbilledLines` off: each
+    // is still checked, and what is wrong with it shows.
+    check(
+        |spec, atria, autotask| {
+            spec.customers.clear();
+            atria.billing.retain(|row| row.customer_code == "SampleCustomerShortCodeName");
+            atria.billing.retain(|row| row.product_sku.as_deref() == Some("12"));
+            atria.customers[2].status = CustomerStatus::Deprovisioned; // fine: nothing to say
+            let deprovisioned = |code: &str, identifier: Option<&str>| AtriaCustomer {
+                short_name: code.to_owned(),
+                name: format!("{code} Ltd"),
+                billing_identifier: identifier.map(str::to_owned),
+                status: CustomerStatus::Deprovisioned,
+            };
+            atria.customers.extend([
+                deprovisioned("D1-NOID", None),
+                deprovisioned("D2-NOCOMPANY", Some("404")),
+                deprovisioned("D3-NOCONTRACT", Some("29683544")),
+                deprovisioned("D4-TWOCONTRACTS", Some("29683545")),
+            ]);
+            let mut company = autotask.companies[0].clone();
+            company.id = 29683544;
+            autotask.companies.push(company.clone());
+            company.id = 29683545;
+            autotask.companies.push(company);
+            for id in [995, 996] {
+                let mut contract = autotask.contracts[0].clone();
+                contract.id = id;
+                contract.company_id = 29683545;
+                autotask.contracts.push(contract);
+            }
+        },
+        "
+SampleCustomerShortCodeName unchanged AT10 12 10→10
+D1-NOID skip AT04 -
+D2-NOCOMPANY skip AT05 -
+D3-NOCONTRACT skip AT06 -
+D4-TWOCONTRACTS skip AT25 -
+log AT22 AT01 AT10 AT20 AT04 AT05 AT06 AT25 AT21 AT24",
     );
 }
 

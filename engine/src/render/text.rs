@@ -180,6 +180,7 @@ pub(crate) fn change(action: &Action) -> String {
         (ActionKind::Skip, _, _) => match action.code {
             Code::AT12 => "no line on the contract".to_owned(),
             Code::AT27 => "several lines on the contract".to_owned(),
+            Code::AT35 => "rows sum past Autotask's int32 units".to_owned(),
             Code::AT30 => {
                 format!("{} → {} blocked by a guard", action.from.unwrap_or(0), action.to.unwrap_or(0))
             }

@@ -1,0 +1,123 @@
+//! Deserializers for the snapshot values whose wire form is looser or easier to get wrong than
+//! their type: counts written as integral floats, Autotask's midnight timestamps, calendar dates.
+//! Each error says what is expected and what was found; the caller adds the JSON path.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::Deserializer;
+use serde::de::{self, Visitor};
+
+/// A count of units: a whole number from 0 to `u32::MAX`. `5.0` is the integer 5, as in JSON
+/// Schema (Autotask itself sends units as `3.0000`); `5.5` and `-1` are refused.
+pub fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    struct Count;
+    impl Visitor<'_> for Count {
+        type Value = u32;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a whole number of units, 0 or more")
+        }
+
+        fn visit_u64<E: de::Error>(self, value: u64) -> Result<u32, E> {
+            u32::try_from(value)
+                .map_err(|_| E::custom(format!("expected a count of units, found {value}, too large")))
+        }
+
+        fn visit_i64<E: de::Error>(self, value: i64) -> Result<u32, E> {
+            match u64::try_from(value) {
+                Ok(value) => self.visit_u64(value),
+                Err(_) => {
+                    Err(E::custom(format!("expected a whole number of units, 0 or more, found {value}")))
+                }
+            }
+        }
+
+        fn visit_f64<E: de::Error>(self, value: f64) -> Result<u32, E> {
+            if value.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&value) {
+                Ok(value as u32)
+            } else {
+                Err(E::custom(format!("expected a whole number of units, 0 or more, found {value}")))
+            }
+        }
+    }
+    deserializer.deserialize_any(Count)
+}
+
+const TIMESTAMP_EXPECTED: &str = "expected a timestamp with a UTC offset, like `2026-11-25T00:00:00Z`";
+
+/// Why `text` is not a timestamp billsync reads, in words for the person fixing the file.
+fn timestamp_error(text: &str) -> String {
+    let found = if NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok() {
+        "a date without a time"
+    } else if text.parse::<NaiveDateTime>().is_ok() {
+        "a timestamp without an offset"
+    } else {
+        "text that is not a timestamp"
+    };
+    format!("{TIMESTAMP_EXPECTED}, found {found}: `{text}`")
+}
+
+struct Timestamp;
+
+impl Visitor<'_> for Timestamp {
+    type Value = DateTime<Utc>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(TIMESTAMP_EXPECTED.trim_start_matches("expected "))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<DateTime<Utc>, E> {
+        text.parse::<DateTime<Utc>>().map_err(|_| E::custom(timestamp_error(text)))
+    }
+}
+
+/// An RFC 3339 timestamp with an offset. Autotask's calendar dates arrive as midnight UTC.
+pub fn timestamp<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+    deserializer.deserialize_str(Timestamp)
+}
+
+/// [`timestamp`], or null.
+pub fn optional_timestamp<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    struct Optional;
+    impl<'de> Visitor<'de> for Optional {
+        type Value = Option<DateTime<Utc>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a timestamp with a UTC offset, or null")
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+            timestamp(deserializer).map(Some)
+        }
+    }
+    deserializer.deserialize_option(Optional)
+}
+
+/// A calendar date, `YYYY-MM-DD`.
+pub fn date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
+    struct Date;
+    impl Visitor<'_> for Date {
+        type Value = NaiveDate;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a calendar date like `2026-11-25`")
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<NaiveDate, E> {
+            text.parse::<NaiveDate>()
+                .map_err(|_| E::custom(format!("expected a calendar date like `2026-11-25`, found `{text}`")))
+        }
+    }
+    deserializer.deserialize_str(Date)
+}

@@ -1,0 +1,157 @@
+//! Snapshot loading case by case: the seed example edited as JSON in, the problems (or the
+//! parsed value) out.
+
+use serde_json::{Value, json};
+
+use super::*;
+
+const SEED_ATRIA: &str = include_str!("../../../fixtures/seed-example/atria.json");
+const SEED_AUTOTASK: &str = include_str!("../../../fixtures/seed-example/autotask.json");
+
+/// The seed snapshot of `kind` as a JSON value, after `edit`, as bytes.
+fn edited(kind: SnapshotKind, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+    let text = match kind {
+        SnapshotKind::Atria => SEED_ATRIA,
+        SnapshotKind::Autotask => SEED_AUTOTASK,
+    };
+    let mut value: Value = serde_json::from_str(text).expect("seed JSON");
+    edit(&mut value);
+    serde_json::to_vec(&value).expect("JSON")
+}
+
+/// Parses the edited snapshot and compares its problems, one per line, with `expected`.
+fn check_problems(kind: SnapshotKind, edit: impl FnOnce(&mut Value), expected: &str) {
+    let bytes = edited(kind, edit);
+    let problems = match kind {
+        SnapshotKind::Atria => parse_atria(&bytes).map(|_| ()),
+        SnapshotKind::Autotask => parse_autotask(&bytes).map(|_| ()),
+    }
+    .expect_err("the edit makes the snapshot invalid");
+    assert_eq!(problems.to_string(), expected.trim());
+}
+
+#[test]
+fn a_timestamp_without_offset_names_its_path_and_the_expected_form() {
+    check_problems(
+        SnapshotKind::Autotask,
+        |value| value["contractServiceUnits"][3]["endDate"] = json!("2026-11-25T00:00:00"),
+        "$.contractServiceUnits[3].endDate: expected a timestamp with a UTC offset, like \
+         `2026-11-25T00:00:00Z`, found a timestamp without an offset: `2026-11-25T00:00:00`",
+    );
+}
+
+#[test]
+fn a_date_only_timestamp_names_its_path_and_the_expected_form() {
+    check_problems(
+        SnapshotKind::Autotask,
+        |value| value["contracts"][1]["startDate"] = json!("2026-01-01"),
+        "$.contracts[1].startDate: expected a timestamp with a UTC offset, like \
+         `2026-11-25T00:00:00Z`, found a date without a time: `2026-01-01`",
+    );
+    check_problems(
+        SnapshotKind::Autotask,
+        |value| value["contractServiceUnits"][0]["approveAndPostDate"] = json!("soon"),
+        "$.contractServiceUnits[0].approveAndPostDate: expected a timestamp with a UTC offset, like \
+         `2026-11-25T00:00:00Z`, found text that is not a timestamp: `soon`",
+    );
+}
+
+#[test]
+fn a_period_date_with_a_time_names_its_path() {
+    check_problems(
+        SnapshotKind::Atria,
+        |value| value["period"]["endDate"] = json!("2026-11-25T00:00:00Z"),
+        "$.period.endDate: expected a calendar date like `2026-11-25`, found `2026-11-25T00:00:00Z`",
+    );
+}
+
+#[test]
+fn an_integral_float_count_is_the_integer() {
+    let bytes = edited(SnapshotKind::Atria, |value| {
+        value["billing"][0]["thisMonthCount"] = json!(25.0);
+        value["billing"][0]["lastMonthCount"] = json!(2e1);
+    });
+    let atria = parse_atria(&bytes).expect("25.0 is an integer");
+    assert_eq!((atria.billing[0].this_month_count, atria.billing[0].last_month_count), (25, 20));
+    let bytes =
+        edited(SnapshotKind::Autotask, |value| value["contractServiceUnits"][0]["units"] = json!(20.0));
+    let autotask = parse_autotask(&bytes).expect("Autotask's 20.0000 units are 20");
+    assert_eq!(autotask.contract_service_units[0].units, 20);
+    // The schema agrees (JSON Schema's integers include 20.0): beside a real problem, only
+    // that problem is reported.
+    check_problems(
+        SnapshotKind::Autotask,
+        |value| {
+            value["contractServiceUnits"][0]["units"] = json!(20.0);
+            value["contractServiceUnits"][1]["startDate"] = json!("2026-10-26");
+        },
+        "$.contractServiceUnits[1].startDate: expected a timestamp with a UTC offset, like \
+         `2026-11-25T00:00:00Z`, found a date without a time: `2026-10-26`",
+    );
+}
+
+#[test]
+fn a_fractional_or_negative_count_is_refused_at_its_path() {
+    check_problems(
+        SnapshotKind::Atria,
+        |value| {
+            value["billing"][2]["thisMonthCount"] = json!(5.5);
+            value["billing"][4]["lastMonthCount"] = json!(-1);
+        },
+        "
+$.billing[2].thisMonthCount: 5.5 is not of type \"integer\" (schema /$defs/BillingRow/properties/thisMonthCount/type)
+$.billing[4].lastMonthCount: -1 is less than the minimum of 0 (schema /$defs/BillingRow/properties/lastMonthCount/minimum)",
+    );
+}
+
+#[test]
+fn autotask_entities_accept_every_vendor_field() {
+    let bytes = edited(SnapshotKind::Autotask, |value| {
+        let udfs = json!([{ "name": "Billing Contact", "value": null }, { "name": "Tier", "value": "Gold" }]);
+        value["companies"][0]["userDefinedFields"] = udfs.clone();
+        value["companies"][0]["sicCode"] = json!("7372");
+        value["contracts"][0]["isDefaultContract"] = json!(true);
+        value["contracts"][0]["contractPeriodType"] = json!(1);
+        value["services"][0]["periodType"] = json!(1);
+        value["services"][0]["userDefinedFields"] = udfs;
+        value["contractServices"][0]["quoteItemID"] = Value::Null;
+        value["contractServices"][0]["soapParentPropertyId"] = Value::Null;
+        value["contractServiceUnits"][0]["vendorCompanyID"] = json!(29683540);
+        value["contractServiceUnits"][0]["units"] = json!(20.0);
+    });
+    let with_fields = parse_autotask(&bytes).expect("vendor fields are accepted");
+    let plain = parse_autotask(SEED_AUTOTASK.as_bytes()).expect("seed");
+    // Ignored: the typed snapshot, and so its digest and every plan, is the same.
+    assert_eq!(with_fields, plain);
+    assert_eq!(autotask_sha256(&with_fields), autotask_sha256(&plain));
+}
+
+#[test]
+fn atria_rows_and_customers_accept_extra_columns() {
+    let bytes = edited(SnapshotKind::Atria, |value| {
+        value["billing"][0]["difference"] = json!(5);
+        value["billing"][0]["resultCount"] = json!(1);
+        value["customers"][0]["customerAccountCode"] = json!("29683541");
+    });
+    let with_columns = parse_atria(&bytes).expect("extra columns are accepted");
+    assert_eq!(with_columns, parse_atria(SEED_ATRIA.as_bytes()).expect("seed"));
+}
+
+#[test]
+fn the_top_level_and_the_period_stay_strict() {
+    check_problems(
+        SnapshotKind::Autotask,
+        |value| value["contacts"] = json!([]),
+        "$: Additional properties are not allowed ('contacts' was unexpected) (schema /additionalProperties)",
+    );
+    check_problems(
+        SnapshotKind::Atria,
+        |value| value["period"]["name"] = json!("November"),
+        "$.period: Additional properties are not allowed ('name' was unexpected) (schema /$defs/BillingPeriod/additionalProperties)",
+    );
+    check_problems(
+        SnapshotKind::Autotask,
+        |value| value["format"] = json!("billsync.autotask/v2"),
+        "$.format: expected `billsync.autotask/v1`, found `billsync.autotask/v2`",
+    );
+}
