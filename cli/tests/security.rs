@@ -353,6 +353,19 @@ fn canary_secrets_echoed_in_any_form_reach_no_output_and_no_file() {
             (StatusCode::BAD_REQUEST, axum::Json(json_echo(&headers)))
         }),
     );
+    // A 200 whose fields hold the secret where numbers and lists belong: serde quotes them.
+    let decode_echoes = serve(
+        &runtime,
+        Router::new().fallback(|headers: HeaderMap| async move {
+            let value = format!("echo-marker {}", String::from_utf8_lossy(headers["secret"].as_bytes()));
+            axum::Json(json!({
+                "items": value,
+                "externalRequestThreshold": value,
+                "requestThresholdTimeframe": value,
+                "currentTimeframeRequestCount": value,
+            }))
+        }),
+    );
     let atria_echoes = serve(
         &runtime,
         Router::new()
@@ -372,7 +385,9 @@ fn canary_secrets_echoed_in_any_form_reach_no_output_and_no_file() {
         "AT03",
     ));
 
-    for (name, echo) in [("text", &text_echoes), ("json", &json_echoes)] {
+    for (name, echo, code) in
+        [("text", &text_echoes, "AT02"), ("json", &json_echoes, "AT02"), ("decode", &decode_echoes, "AT23")]
+    {
         let folder = work.path().join(name);
         std::fs::create_dir_all(&folder).expect("folder");
         let spec =
@@ -382,12 +397,12 @@ fn canary_secrets_echoed_in_any_form_reach_no_output_and_no_file() {
         outputs.push((
             "fetch",
             billsync(&args(&["fetch", "--spec", &spec_arg, "--out", &out]), &credentials),
-            "AT02",
+            code,
         ));
         outputs.push((
             "plan",
             billsync(&args(&["plan", "--spec", &spec_arg, "--save-snapshots", &out]), &credentials),
-            "AT02",
+            code,
         ));
         offline_plan(&spec, &folder.join("plan.json"));
         let plan = arg(&folder.join("plan.json"));
@@ -395,7 +410,7 @@ fn canary_secrets_echoed_in_any_form_reach_no_output_and_no_file() {
         outputs.push((
             "apply",
             billsync(&args(&["apply", &plan, "--spec", &spec_arg, "--log", &log]), &credentials),
-            "AT02",
+            code,
         ));
         let runs = arg(&folder.join("runs"));
         outputs.push((
@@ -404,7 +419,7 @@ fn canary_secrets_echoed_in_any_form_reach_no_output_and_no_file() {
                 &args(&["run", "--spec", &spec_arg, "--auto-approve", "--runs-dir", &runs]),
                 &credentials,
             ),
-            "AT02",
+            code,
         ));
     }
 

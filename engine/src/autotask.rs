@@ -299,7 +299,7 @@ impl AutotaskClient {
         match self.send("ZoneInformation", Method::GET, url, None, Kind::Zone).await {
             Ok(answer) => {
                 let zone: ZoneInformation = serde_json::from_value(answer)
-                    .map_err(|error| ClientError::Decode(format!("zoneInformation: {error}")))?;
+                    .map_err(|error| self.decode_error(format!("zoneInformation: {error}")))?;
                 Ok(zone.url)
             }
             Err(ClientError::Api { status: 500, message, .. })
@@ -325,7 +325,7 @@ impl AutotaskClient {
         filter: Value,
     ) -> Result<Vec<T>, ClientError> {
         let items = self.query_values(entity, filter).await?;
-        decode_items(entity, items)
+        decode_items(entity, items, &self.inner.scrubber)
     }
 
     /// `field in ids`, chunked at 500 ids per query (chunks run side by side, within the
@@ -356,7 +356,7 @@ impl AutotaskClient {
         let mut items: Vec<Value> = pages.into_iter().flatten().collect();
         items.sort_by_key(item_id);
         items.dedup_by_key(|item| item_id(item));
-        decode_items(entity, items)
+        decode_items(entity, items, &self.inner.scrubber)
     }
 
     async fn query_values(&self, entity: &str, filter: Value) -> Result<Vec<Value>, ClientError> {
@@ -367,13 +367,13 @@ impl AutotaskClient {
         loop {
             let answer = self.send(entity, Method::POST, url.clone(), Some(&body), Kind::Read).await?;
             let page: QueryPage = serde_json::from_value(answer)
-                .map_err(|error| ClientError::Decode(format!("`{entity}` query page: {error}")))?;
+                .map_err(|error| self.decode_error(format!("`{entity}` query page: {error}")))?;
             items.extend(page.items);
             let next =
                 page.page_details.and_then(|details| details.next_page_url).filter(|next| !next.is_empty());
             let Some(next) = next else { break };
             let next = Url::parse(&next)
-                .map_err(|error| ClientError::Decode(format!("`{entity}` nextPageUrl `{next}`: {error}")))?;
+                .map_err(|error| self.decode_error(format!("`{entity}` nextPageUrl `{next}`: {error}")))?;
             // The next page gets the credentials too: it must be on the zone's own origin.
             if next.origin() != self.inner.api_url.origin() {
                 return Err(ClientError::Refused {
@@ -395,7 +395,7 @@ impl AutotaskClient {
         let url = self.url(path)?;
         let answer = self.send(&endpoint, Method::POST, url, Some(body), Kind::Create).await?;
         let created: Created = serde_json::from_value(answer)
-            .map_err(|error| ClientError::Decode(format!("`{endpoint}` create answer: {error}")))?;
+            .map_err(|error| self.decode_error(format!("`{endpoint}` create answer: {error}")))?;
         Ok(created.item_id)
     }
 
@@ -404,7 +404,7 @@ impl AutotaskClient {
         let url = self.url("ThresholdInformation")?;
         let answer = self.send("ThresholdInformation", Method::GET, url, None, Kind::Read).await?;
         serde_json::from_value(answer)
-            .map_err(|error| ClientError::Decode(format!("ThresholdInformation: {error}")))
+            .map_err(|error| self.decode_error(format!("ThresholdInformation: {error}")))
     }
 
     fn url(&self, path: &str) -> Result<Url, ClientError> {
@@ -529,6 +529,11 @@ impl AutotaskClient {
         }
     }
 
+    /// An answer that cannot be read; serde quotes the values it refused, so the text is scrubbed.
+    fn decode_error(&self, text: String) -> ClientError {
+        ClientError::Decode(self.redact(text))
+    }
+
     /// Library text (a reqwest error holds the URL, and zone discovery's names the user) for an
     /// error message.
     fn redact(&self, text: String) -> String {
@@ -643,13 +648,19 @@ fn item_id(item: &Value) -> i64 {
     item.get("id").and_then(Value::as_i64).unwrap_or(i64::MIN)
 }
 
-fn decode_items<T: DeserializeOwned>(entity: &str, items: Vec<Value>) -> Result<Vec<T>, ClientError> {
+fn decode_items<T: DeserializeOwned>(
+    entity: &str,
+    items: Vec<Value>,
+    scrubber: &Scrubber,
+) -> Result<Vec<T>, ClientError> {
     items
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
-            serde_json::from_value(item)
-                .map_err(|error| ClientError::Decode(format!("`{entity}` item {index}: {error}")))
+            serde_json::from_value(item).map_err(|error| {
+                let text = format!("`{entity}` item {index}: {error}");
+                ClientError::Decode(scrubber.excerpt(&text, http::EXCERPT_CHARS))
+            })
         })
         .collect()
 }
