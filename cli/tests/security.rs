@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse as _;
 use common::{AS_OF, fixtures, plan_args, stderr, stdout};
 use serde_json::{Value, json};
 
@@ -446,6 +447,98 @@ fn canary_secrets_echoed_in_any_form_reach_no_output_and_no_file() {
             assert!(!text.contains(needle.as_str()), "{} holds `{needle}`", path.display());
         }
     }
+}
+
+/// Forwards every request to `upstream` unchanged, except adjustments, which it refuses with a
+/// 400 that echoes the request's headers: the journal, the log and the output of a real apply
+/// then hold the server's words.
+fn refusing_adjustments(runtime: &tokio::runtime::Runtime, upstream: String) -> String {
+    let client = reqwest::Client::new();
+    serve(
+        runtime,
+        Router::new().fallback(
+            move |method: axum::http::Method,
+                  uri: axum::http::Uri,
+                  headers: HeaderMap,
+                  body: axum::body::Bytes| {
+                let (client, upstream) = (client.clone(), upstream.clone());
+                async move {
+                    if uri.path().to_ascii_lowercase().contains("serviceadjustments") {
+                        return (StatusCode::BAD_REQUEST, text_echo(&headers)).into_response();
+                    }
+                    let path = uri.path_and_query().map_or("/", |path| path.as_str());
+                    let mut request = client.request(method, format!("{upstream}{path}")).body(body.to_vec());
+                    for (name, value) in &headers {
+                        if name != header::HOST && name != header::CONTENT_LENGTH {
+                            request = request.header(name, value);
+                        }
+                    }
+                    let answer = request.send().await.expect("the mock answers");
+                    let status = answer.status();
+                    let body = answer.bytes().await.expect("body");
+                    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+                }
+            },
+        ),
+    )
+}
+
+#[test]
+fn canary_secrets_in_a_rejected_write_reach_no_journal_log_or_output() {
+    let runtime = runtime();
+    let fixture = fixtures().join("seed-example");
+    let credentials = canaries();
+    let autotask = runtime.block_on(async {
+        let mut config = mock_autotask::MockConfig::from_fixture(&fixture).expect("autotask fixture");
+        config.limits.latency_past_half = Duration::ZERO;
+        config.limits.latency_past_three_quarters = Duration::ZERO;
+        config.credentials = mock_autotask::Credentials {
+            username: credentials.username.clone(),
+            secret: credentials.secret.clone(),
+            integration_code: credentials.integration_code.clone(),
+        };
+        mock_autotask::spawn(config).await.expect("mock-autotask")
+    });
+    let proxy = refusing_adjustments(&runtime, autotask.base_url());
+    let work = tempfile::tempdir().expect("temp dir");
+    let spec =
+        write_spec(work.path(), "http://127.0.0.1:9/", &format!("  baseUrl: \"{proxy}/ATServicesRest/\"\n"));
+    offline_plan(&spec, &work.path().join("plan.json"));
+    let plan = arg(&work.path().join("plan.json"));
+    let spec_arg = arg(&spec);
+    let mut outputs = Vec::new();
+    for log in ["log.csv", "log.jsonl"] {
+        let log = arg(&work.path().join(log));
+        outputs.push(billsync(&args(&["apply", &plan, "--spec", &spec_arg, "--log", &log]), &credentials));
+    }
+    let needles = forbidden(&credentials);
+    for output in &outputs {
+        let (out, err) = (stdout(output), stderr(output));
+        assert_eq!(output.status.code(), Some(1), "{out}\n{err}");
+        assert!(
+            out.contains("AT33") && out.contains("echo-marker"),
+            "the refusal is logged with its text: {out}"
+        );
+        for needle in &needles {
+            assert!(
+                !out.contains(needle.as_str()) && !err.contains(needle.as_str()),
+                "`{needle}` shown:\n{out}\n{err}"
+            );
+        }
+    }
+    let files = texts_under(work.path());
+    for name in ["plan.json.journal.jsonl", "log.csv", "log.jsonl"] {
+        assert!(
+            files.iter().any(|(path, text)| path.ends_with(name) && text.contains("echo-marker")),
+            "{name} holds the refusal"
+        );
+    }
+    for (path, text) in files {
+        for needle in &needles {
+            assert!(!text.contains(needle.as_str()), "{} holds `{needle}`", path.display());
+        }
+    }
+    assert!(autotask.state().ledger().iter().all(|entry| entry.entity != "ContractServiceAdjustments"));
 }
 
 // ---------------------------------------------------------------------------------------------
