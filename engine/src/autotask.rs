@@ -215,6 +215,17 @@ pub fn check_host(url: &Url, connection: &AutotaskConnection) -> Result<(), Clie
     }
 }
 
+/// A zone found over https keeps the credentials on https, loopback included.
+fn zone_keeps_https(connection: &AutotaskConnection, zone: &Url) -> Result<(), ClientError> {
+    let discovery = http::directory_url(&connection.zone_discovery_url);
+    if discovery.is_ok_and(|url| url.scheme() == "https") && zone.scheme() != "https" {
+        return Err(ClientError::Refused {
+            host: format!("{}://{}", zone.scheme(), zone.host_str().unwrap_or_default()),
+        });
+    }
+    Ok(())
+}
+
 /// Whether the spec itself points at loopback (its `baseUrl` or `zoneDiscoveryUrl`).
 fn spec_names_loopback(connection: &AutotaskConnection) -> bool {
     [connection.base_url.as_str(), connection.zone_discovery_url.as_str()]
@@ -271,13 +282,8 @@ impl AutotaskClient {
             }
             other => other,
         })?;
-        // A zone found over https keeps the credentials on https.
-        let discovery_scheme =
-            http::directory_url(&connection.zone_discovery_url).map(|url| url.scheme().to_owned());
-        if discovered && discovery_scheme.as_deref() == Ok("https") && api_url.scheme() != "https" {
-            return Err(ClientError::Refused {
-                host: format!("{}://{}", api_url.scheme(), api_url.host_str().unwrap_or_default()),
-            });
+        if discovered {
+            zone_keeps_https(connection, &api_url)?;
         }
         match Arc::get_mut(&mut client.inner) {
             Some(inner) => inner.api_url = api_url,
@@ -716,6 +722,15 @@ mod tests {
             assert_eq!(error.code(), Code::AT02, "{refused}");
             assert!(error.to_string().contains("may not receive"), "{error}");
         }
+    }
+
+    #[test]
+    fn a_zone_found_over_https_stays_on_https() {
+        let https_loopback = connection("", "https://localhost:8443/atservicesrest/");
+        assert!(zone_keeps_https(&https_loopback, &url("https://localhost:8443/ATServicesRest/")).is_ok());
+        assert!(zone_keeps_https(&https_loopback, &url("http://localhost:8081/ATServicesRest/")).is_err());
+        let mocks = connection("", "http://127.0.0.1:8081/atservicesrest/");
+        assert!(zone_keeps_https(&mocks, &url("http://127.0.0.1:8081/ATServicesRest/")).is_ok());
     }
 
     #[test]
