@@ -64,7 +64,10 @@ fn check_autotask(autotask: &AutotaskConnection, problems: &mut Problems, warnin
                     "{why}; expected a host name such as `autotask-proxy.yourcompany.com`, without scheme, port or path"
                 ),
             )),
-            Ok(()) if is_placeholder_host(host) => warnings.push(Problem::at(place, placeholder(host))),
+            Ok(()) if is_placeholder_host(host) => {
+                let message = placeholder(&place, host);
+                warnings.push(Problem::at(place, message));
+            }
             Ok(()) => {}
         }
     }
@@ -77,9 +80,12 @@ fn check_autotask(autotask: &AutotaskConnection, problems: &mut Problems, warnin
     }
 }
 
-fn placeholder(host: &str) -> String {
+fn placeholder(place: &str, host: &str) -> String {
+    // Only the Atria client refuses such a host outright; Autotask's have their allow-list.
+    let consequence =
+        if place == "$.atria.baseUrl" { " (the online commands refuse to send the token there)" } else { "" };
     format!(
-        "warning: `{}` is a placeholder host, reserved for examples; set your real host (the online commands refuse to send credentials there)",
+        "warning: `{}` is a placeholder host, reserved for examples; set your real host{consequence}",
         shown(host)
     )
 }
@@ -98,7 +104,7 @@ pub(crate) fn check_url(
         None => {
             let host = Url::parse(text.trim()).ok().and_then(|url| url.host_str().map(str::to_owned));
             if let Some(host) = host.filter(|host| is_placeholder_host(host)) {
-                warnings.push(Problem::at(place, placeholder(&host)));
+                warnings.push(Problem::at(place, placeholder(place, &host)));
             }
         }
     }
