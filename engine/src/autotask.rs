@@ -489,12 +489,14 @@ impl AutotaskClient {
                     return Err(ClientError::Auth { status: 401, detail: String::new() });
                 }
                 Outcome::Answer { status, retry_after, body } => {
-                    let message = api_message(&body, &self.inner.scrubber);
-                    // The older answer to bad credentials: a 500 that says so. Nothing was
-                    // processed and no retry can help.
+                    let text = api_text(&body);
+                    let message = http::body_excerpt(text.as_bytes(), &self.inner.scrubber);
+                    // The older answer to bad credentials: a 500 that says so (read before
+                    // scrubbing, which could mask its words). Nothing was processed and no
+                    // retry can help.
                     if kind != Kind::Zone
                         && status == StatusCode::INTERNAL_SERVER_ERROR
-                        && refuses_credentials(&message)
+                        && refuses_credentials(&text)
                     {
                         return Err(ClientError::Auth { status: 500, detail: format!(": {message}") });
                     }
@@ -578,21 +580,22 @@ fn ambiguous(error: ClientError) -> ClientError {
     }
 }
 
-/// `{"errors":[…]}`, `{"Message":…}`, or the body itself; scrubbed, one line, cut short.
-fn api_message(body: &[u8], scrubber: &Scrubber) -> String {
+/// The words of an error body as the server sent them (`{"errors":[…]}`, `{"Message":…}`, or
+/// the body itself); shown only through `http::body_excerpt`, which scrubs them.
+fn api_text(body: &[u8]) -> String {
     if let Ok(value) = serde_json::from_slice::<Value>(body) {
         if let Some(errors) = value.get("errors").and_then(Value::as_array) {
             let texts: Vec<String> = errors
                 .iter()
                 .map(|error| error.as_str().map_or_else(|| error.to_string(), str::to_owned))
                 .collect();
-            return http::body_excerpt(texts.join("; ").as_bytes(), scrubber);
+            return texts.join("; ");
         }
         if let Some(message) = value.get("Message").or_else(|| value.get("message")).and_then(Value::as_str) {
-            return http::body_excerpt(message.as_bytes(), scrubber);
+            return message.to_owned();
         }
     }
-    http::body_excerpt(body, scrubber)
+    String::from_utf8_lossy(body).into_owned()
 }
 
 /// Whether an error text is Autotask's older way of refusing credentials (a 500 saying the
@@ -770,6 +773,8 @@ mod tests {
 
     #[test]
     fn api_messages() {
+        let api_message =
+            |body: &[u8], scrubber: &Scrubber| http::body_excerpt(api_text(body).as_bytes(), scrubber);
         let none = Scrubber::default();
         assert_eq!(api_message(br#"{"errors":["a","b"]}"#, &none), "a; b");
         assert_eq!(api_message(br#"{"Message":"no GET"}"#, &none), "no GET");
