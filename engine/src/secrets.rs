@@ -234,7 +234,7 @@ impl Scrubber {
     /// hide a secret from it; a cut never leaves the beginning of a secret behind.
     pub fn excerpt(&self, text: &str, max_chars: usize) -> String {
         // A bound on the work: an excerpt never needs more than this of a body.
-        const MAX_SCANNED: usize = 64 * 1024;
+        const MAX_SCANNED: usize = 16 * 1024;
         let (text, capped) = match text.char_indices().nth(MAX_SCANNED) {
             Some((cut, _)) => (&text[..cut], true),
             None => (text, false),
