@@ -3,7 +3,8 @@
 //!
 //! Every call is a read, so every transient failure (429, 5xx, timeouts, dropped connections)
 //! is retried with jittered backoff, honouring `Retry-After`. The token goes only to https hosts
-//! or loopback, in a header marked sensitive, and never into an error.
+//! or loopback, in a header marked sensitive, never through a redirect (an AT03 error naming its
+//! target), and never into an error in any form (server text goes through a [`Scrubber`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -18,7 +19,7 @@ use thiserror::Error;
 use crate::autotask::ClientOptions;
 use crate::codes::Code;
 use crate::http;
-use crate::secrets::Secret;
+use crate::secrets::{Scrubber, Secret};
 use crate::snapshot::{
     ATRIA_FORMAT, AtriaCustomer, AtriaSnapshot, BillingPeriod, BillingRow, CustomerStatus, PeriodStatus,
 };
@@ -33,6 +34,10 @@ pub enum AtriaError {
         "AT03 Failed to connect to Atria: Error reported was: `{host}` may not receive the Atria token; only https hosts and loopback may"
     )]
     Refused { host: String },
+    #[error(
+        "AT03 Failed to connect to Atria: Error reported was: `atria.baseUrl` names `{host}`, a placeholder host reserved for examples; set your Atria host"
+    )]
+    Placeholder { host: String },
     #[error("AT03 Failed to connect to Atria: Error reported was: {0}")]
     InvalidUrl(String),
     #[error(
@@ -41,6 +46,10 @@ pub enum AtriaError {
     Auth { status: u16, message: String },
     #[error("AT03 Failed to connect to Atria: Error reported was: {0}")]
     Connect(String),
+    #[error(
+        "AT03 Failed to connect to Atria: Error reported was: `{path}` answered with a redirect (HTTP {status}) to `{target}`; billsync follows no redirect, so that the token goes only to the host named: point `atria.baseUrl` at the final address"
+    )]
+    Redirect { path: String, status: u16, target: String },
     #[error("AT03 Failed to connect to Atria: Error reported was: HTTP {status} from `{path}`: {message}")]
     Api { path: String, status: u16, message: String },
     #[error("AT23 Failed to Deserialize object: Error reported was: {0}")]
@@ -62,7 +71,8 @@ pub struct AtriaClient {
     /// `https://{atriahost}/`, with the trailing slash.
     base_url: Url,
     authorization: HeaderValue,
-    token: Secret,
+    /// Takes the token out of any text that reaches an error.
+    scrubber: Scrubber,
     options: ClientOptions,
     requests: AtomicU64,
 }
@@ -125,6 +135,10 @@ impl AtriaClient {
                 host: format!("{}://{}", base_url.scheme(), base_url.host_str().unwrap_or_default()),
             });
         }
+        // `spec import` writes the placeholder; the token must not go there.
+        if let Some(host) = base_url.host_str().filter(|host| crate::spec::is_placeholder_host(host)) {
+            return Err(AtriaError::Placeholder { host: host.to_owned() });
+        }
         let mut authorization =
             HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
                 AtriaError::Connect("`atria.token` holds characters a header cannot carry".into())
@@ -134,7 +148,7 @@ impl AtriaClient {
             http: http::client(options.timeout).map_err(AtriaError::Connect)?,
             base_url,
             authorization,
-            token,
+            scrubber: Scrubber::new([&token]),
             options,
             requests: AtomicU64::new(0),
         })
@@ -264,6 +278,14 @@ impl AtriaClient {
             self.requests.fetch_add(1, Ordering::Relaxed);
             let request = self.http.get(url.clone()).header(AUTHORIZATION, self.authorization.clone());
             let (retry_after, error) = match request.send().await {
+                Ok(response) if response.status().is_redirection() => {
+                    let target = http::redirect_target(&url, response.headers());
+                    return Err(AtriaError::Redirect {
+                        path: path.to_owned(),
+                        status: response.status().as_u16(),
+                        target: self.redact(target),
+                    });
+                }
                 Ok(response) => {
                     let status = response.status();
                     let retry_after = http::retry_after(response.headers());
@@ -274,7 +296,7 @@ impl AtriaClient {
                             });
                         }
                         Ok(body) => {
-                            let message = self.redact(error_message(&body));
+                            let message = error_message(&body, &self.scrubber);
                             if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
                                 return Err(AtriaError::Auth { status: status.as_u16(), message });
                             }
@@ -306,24 +328,21 @@ impl AtriaClient {
         }
     }
 
+    /// Library text (a reqwest error holds the URL) for an error message.
     fn redact(&self, text: String) -> String {
-        let token = self.token.expose();
-        if token.is_empty() { text } else { text.replace(token, "***") }
+        self.scrubber.excerpt(&text, http::EXCERPT_CHARS)
     }
 }
 
-/// `{error, message}` as `message (error)`, or the body itself.
-fn error_message(body: &[u8]) -> String {
+/// `{error, message}` as `message (error)`, or the body itself; scrubbed, one line, cut short.
+fn error_message(body: &[u8], scrubber: &Scrubber) -> String {
     #[derive(Deserialize)]
     struct ErrorBody {
         error: String,
         message: String,
     }
     match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(body) => format!("{} (`{}`)", body.message, body.error),
-        Err(_) => {
-            let excerpt = http::body_excerpt(body);
-            if excerpt.is_empty() { "(empty body)".to_owned() } else { excerpt }
-        }
+        Ok(body) => http::body_excerpt(format!("{} (`{}`)", body.message, body.error).as_bytes(), scrubber),
+        Err(_) => http::body_excerpt(body, scrubber),
     }
 }

@@ -6,7 +6,10 @@
 //! A create retries only when the request was certainly not processed (429, `Itgenatr005`, a
 //! connection that never opened); any other failure is [`ClientError::Ambiguous`] and the
 //! caller reads back to decide. Credentials travel only in headers marked sensitive, and only
-//! to hosts [`check_host`] allows; no error, log or `Debug` output contains them.
+//! to hosts [`check_host`] allows; a redirect is never followed (it is an AT02 error naming its
+//! target), and no error, log or `Debug` output contains a credential in any form (server text
+//! goes through [`Scrubber::excerpt`]). A 500 whose text says the credentials are invalid (the
+//! older Autotask answer) is a refusal like a 401: reported at once, never retried.
 
 pub mod wire;
 
@@ -26,6 +29,7 @@ use tokio::sync::Semaphore;
 use crate::codes::Code;
 use crate::http;
 pub use crate::secrets::AutotaskCredentials;
+use crate::secrets::Scrubber;
 use crate::spec::AutotaskConnection;
 
 /// The most ids one `in` condition carries, and the page size asked for.
@@ -77,10 +81,19 @@ pub enum ClientError {
         "AT17 Failed to Retrieve Job Task Parameters: Error reported was: user email is not valid: zone discovery does not know `{user}`"
     )]
     UnknownZoneUser { user: String },
+    /// A 401, or a 500 whose text says the user or the integration code is invalid.
     #[error(
-        "AT02 Failed to connect to Autotask: Error reported was: the credentials were refused (HTTP 401); check `autotask.username`, `autotask.secret` and `autotask.integrationCode`"
+        "AT02 Failed to connect to Autotask: Error reported was: the credentials were refused (HTTP {status}{detail}); check `autotask.username`, `autotask.secret` and `autotask.integrationCode`"
     )]
-    Auth,
+    Auth {
+        status: u16,
+        /// `: ` and the server's (scrubbed) words, or nothing.
+        detail: String,
+    },
+    #[error(
+        "AT02 Failed to connect to Autotask: Error reported was: `{endpoint}` answered with a redirect (HTTP {status}) to `{target}`; billsync follows no redirect, so that the credentials go only to the hosts allowed: point `autotask.baseUrl` or `autotask.zoneDiscoveryUrl` at the final address"
+    )]
+    Redirect { endpoint: String, status: u16, target: String },
     #[error("AT02 Failed to connect to Autotask: Error reported was: {0}")]
     Connect(String),
     #[error(
@@ -120,8 +133,8 @@ struct Inner {
     api_url: Url,
     /// `ApiIntegrationCode`, `UserName`, `Secret`, all marked sensitive.
     headers: HeaderMap,
-    /// The values to scrub from any text that reaches an error.
-    secrets: Vec<String>,
+    /// Takes the credentials out of any text that reaches an error.
+    scrubber: Scrubber,
     options: ClientOptions,
     endpoints: Mutex<HashMap<String, Arc<Semaphore>>>,
     requests: AtomicU64,
@@ -176,19 +189,23 @@ struct Created {
     item_id: i64,
 }
 
-/// Refuses a URL that may not receive credentials: anything but https under `autotask.net`,
-/// loopback (http or https), or https to a host listed in `allow_hosts`.
-pub fn check_host(url: &Url, allow_hosts: &[String]) -> Result<(), ClientError> {
+/// Refuses a URL that may not receive credentials. Allowed: https under `autotask.net`, https
+/// to a host listed in `autotask.allowHosts`, and loopback (http or https) only when the spec
+/// itself names a loopback `baseUrl` or `zoneDiscoveryUrl` (the mocks): a zone answer alone
+/// never sends credentials to loopback or over plain http.
+pub fn check_host(url: &Url, connection: &AutotaskConnection) -> Result<(), ClientError> {
     let host = url.host_str().unwrap_or_default().trim_end_matches('.').to_ascii_lowercase();
-    if http::is_loopback(url) && matches!(url.scheme(), "http" | "https") {
-        return Ok(());
-    }
-    let allowed = url.scheme() == "https"
-        && (host == "autotask.net"
-            || host.ends_with(".autotask.net")
-            || allow_hosts
-                .iter()
-                .any(|allowed| allowed.trim().trim_end_matches('.').eq_ignore_ascii_case(&host)));
+    let allowed = if http::is_loopback(url) {
+        matches!(url.scheme(), "http" | "https") && spec_names_loopback(connection)
+    } else {
+        url.scheme() == "https"
+            && (host == "autotask.net"
+                || host.ends_with(".autotask.net")
+                || connection
+                    .allow_hosts
+                    .iter()
+                    .any(|allowed| allowed.trim().trim_end_matches('.').eq_ignore_ascii_case(&host)))
+    };
     if allowed {
         Ok(())
     } else {
@@ -196,6 +213,25 @@ pub fn check_host(url: &Url, allow_hosts: &[String]) -> Result<(), ClientError> 
             host: format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default()),
         })
     }
+}
+
+/// A zone found over https keeps the credentials on https, loopback included.
+fn zone_keeps_https(connection: &AutotaskConnection, zone: &Url) -> Result<(), ClientError> {
+    let discovery = http::directory_url(&connection.zone_discovery_url);
+    if discovery.is_ok_and(|url| url.scheme() == "https") && zone.scheme() != "https" {
+        return Err(ClientError::Refused {
+            host: format!("{}://{}", zone.scheme(), zone.host_str().unwrap_or_default()),
+        });
+    }
+    Ok(())
+}
+
+/// Whether the spec itself points at loopback (its `baseUrl` or `zoneDiscoveryUrl`).
+fn spec_names_loopback(connection: &AutotaskConnection) -> bool {
+    [connection.base_url.as_str(), connection.zone_discovery_url.as_str()]
+        .into_iter()
+        .filter(|text| !text.trim().is_empty())
+        .any(|text| http::directory_url(text).is_ok_and(|url| http::is_loopback(&url)))
 }
 
 impl AutotaskClient {
@@ -209,23 +245,22 @@ impl AutotaskClient {
     ) -> Result<AutotaskClient, ClientError> {
         let http = http::client(options.timeout).map_err(ClientError::Connect)?;
         let headers = credential_headers(&credentials)?;
-        let secrets = [&credentials.username, &credentials.secret, &credentials.integration_code]
-            .into_iter()
-            .map(|secret| secret.expose().to_owned())
-            .collect();
+        let scrubber =
+            Scrubber::new([&credentials.username, &credentials.secret, &credentials.integration_code]);
         let mut client = AutotaskClient {
             inner: Arc::new(Inner {
                 http,
                 api_url: Url::parse("http://127.0.0.1/")
                     .map_err(|error| ClientError::InvalidUrl(error.to_string()))?,
                 headers,
-                secrets,
+                scrubber,
                 options,
                 endpoints: Mutex::default(),
                 requests: AtomicU64::new(0),
             }),
         };
-        let zone_url = if connection.base_url.trim().is_empty() {
+        let discovered = connection.base_url.trim().is_empty();
+        let zone_url = if discovered {
             let user = connection.zone_user.as_deref().map(str::trim).unwrap_or_default();
             if !user.contains('@') {
                 return Err(ClientError::UnknownZoneUser { user: user.to_owned() });
@@ -234,8 +269,22 @@ impl AutotaskClient {
         } else {
             connection.base_url.clone()
         };
-        let api_url = api_url(&zone_url)?;
-        check_host(&api_url, &connection.allow_hosts)?;
+        // The zone's URL is the server's text: it reaches an error only scrubbed and cut short.
+        let api_url = api_url(&zone_url).map_err(|error| match error {
+            ClientError::InvalidUrl(message) => {
+                ClientError::InvalidUrl(client.inner.scrubber.excerpt(&message, http::EXCERPT_CHARS))
+            }
+            other => other,
+        })?;
+        check_host(&api_url, connection).map_err(|error| match error {
+            ClientError::Refused { host } => {
+                ClientError::Refused { host: client.inner.scrubber.excerpt(&host, http::EXCERPT_CHARS) }
+            }
+            other => other,
+        })?;
+        if discovered {
+            zone_keeps_https(connection, &api_url)?;
+        }
         match Arc::get_mut(&mut client.inner) {
             Some(inner) => inner.api_url = api_url,
             None => return Err(ClientError::Connect("the client was shared while connecting".into())),
@@ -256,7 +305,7 @@ impl AutotaskClient {
         match self.send("ZoneInformation", Method::GET, url, None, Kind::Zone).await {
             Ok(answer) => {
                 let zone: ZoneInformation = serde_json::from_value(answer)
-                    .map_err(|error| ClientError::Decode(format!("zoneInformation: {error}")))?;
+                    .map_err(|error| self.decode_error(format!("zoneInformation: {error}")))?;
                 Ok(zone.url)
             }
             Err(ClientError::Api { status: 500, message, .. })
@@ -282,7 +331,7 @@ impl AutotaskClient {
         filter: Value,
     ) -> Result<Vec<T>, ClientError> {
         let items = self.query_values(entity, filter).await?;
-        decode_items(entity, items)
+        decode_items(entity, items, &self.inner.scrubber)
     }
 
     /// `field in ids`, chunked at 500 ids per query (chunks run side by side, within the
@@ -313,7 +362,7 @@ impl AutotaskClient {
         let mut items: Vec<Value> = pages.into_iter().flatten().collect();
         items.sort_by_key(item_id);
         items.dedup_by_key(|item| item_id(item));
-        decode_items(entity, items)
+        decode_items(entity, items, &self.inner.scrubber)
     }
 
     async fn query_values(&self, entity: &str, filter: Value) -> Result<Vec<Value>, ClientError> {
@@ -324,13 +373,13 @@ impl AutotaskClient {
         loop {
             let answer = self.send(entity, Method::POST, url.clone(), Some(&body), Kind::Read).await?;
             let page: QueryPage = serde_json::from_value(answer)
-                .map_err(|error| ClientError::Decode(format!("`{entity}` query page: {error}")))?;
+                .map_err(|error| self.decode_error(format!("`{entity}` query page: {error}")))?;
             items.extend(page.items);
             let next =
                 page.page_details.and_then(|details| details.next_page_url).filter(|next| !next.is_empty());
             let Some(next) = next else { break };
             let next = Url::parse(&next)
-                .map_err(|error| ClientError::Decode(format!("`{entity}` nextPageUrl `{next}`: {error}")))?;
+                .map_err(|error| self.decode_error(format!("`{entity}` nextPageUrl `{next}`: {error}")))?;
             // The next page gets the credentials too: it must be on the zone's own origin.
             if next.origin() != self.inner.api_url.origin() {
                 return Err(ClientError::Refused {
@@ -352,7 +401,7 @@ impl AutotaskClient {
         let url = self.url(path)?;
         let answer = self.send(&endpoint, Method::POST, url, Some(body), Kind::Create).await?;
         let created: Created = serde_json::from_value(answer)
-            .map_err(|error| ClientError::Decode(format!("`{endpoint}` create answer: {error}")))?;
+            .map_err(|error| self.decode_error(format!("`{endpoint}` create answer: {error}")))?;
         Ok(created.item_id)
     }
 
@@ -361,7 +410,7 @@ impl AutotaskClient {
         let url = self.url("ThresholdInformation")?;
         let answer = self.send("ThresholdInformation", Method::GET, url, None, Kind::Read).await?;
         serde_json::from_value(answer)
-            .map_err(|error| ClientError::Decode(format!("ThresholdInformation: {error}")))
+            .map_err(|error| self.decode_error(format!("ThresholdInformation: {error}")))
     }
 
     fn url(&self, path: &str) -> Result<Url, ClientError> {
@@ -406,6 +455,10 @@ impl AutotaskClient {
                     request = request.json(body);
                 }
                 match request.send().await {
+                    Ok(response) if response.status().is_redirection() => Outcome::Redirect {
+                        status: response.status(),
+                        target: http::redirect_target(&url, response.headers()),
+                    },
                     Ok(response) => {
                         let status = response.status();
                         let retry_after = http::retry_after(response.headers());
@@ -425,11 +478,28 @@ impl AutotaskClient {
                         ClientError::Decode(self.redact(format!("`{endpoint}` answer is not JSON: {error}")))
                     });
                 }
+                Outcome::Redirect { status, target } => {
+                    return Err(ClientError::Redirect {
+                        endpoint: endpoint.to_owned(),
+                        status: status.as_u16(),
+                        target: self.inner.scrubber.excerpt(&target, http::EXCERPT_CHARS),
+                    });
+                }
                 Outcome::Answer { status: StatusCode::UNAUTHORIZED, .. } if kind != Kind::Zone => {
-                    return Err(ClientError::Auth);
+                    return Err(ClientError::Auth { status: 401, detail: String::new() });
                 }
                 Outcome::Answer { status, retry_after, body } => {
-                    let message = self.redact(api_message(&body));
+                    let text = api_text(&body);
+                    let message = http::body_excerpt(text.as_bytes(), &self.inner.scrubber);
+                    // The older answer to bad credentials: a 500 that says so (read before
+                    // scrubbing, which could mask its words). Nothing was processed and no
+                    // retry can help.
+                    if kind != Kind::Zone
+                        && status == StatusCode::INTERNAL_SERVER_ERROR
+                        && refuses_credentials(&text)
+                    {
+                        return Err(ClientError::Auth { status: 500, detail: format!(": {message}") });
+                    }
                     let throttled = status == StatusCode::TOO_MANY_REQUESTS
                         || String::from_utf8_lossy(&body).contains("Itgenatr005");
                     let error =
@@ -467,13 +537,15 @@ impl AutotaskClient {
         }
     }
 
-    fn redact(&self, mut text: String) -> String {
-        for secret in &self.inner.secrets {
-            if !secret.is_empty() && text.contains(secret.as_str()) {
-                text = text.replace(secret.as_str(), "***");
-            }
-        }
-        text
+    /// An answer that cannot be read; serde quotes the values it refused, so the text is scrubbed.
+    fn decode_error(&self, text: String) -> ClientError {
+        ClientError::Decode(self.redact(text))
+    }
+
+    /// Library text (a reqwest error holds the URL, and zone discovery's names the user) for an
+    /// error message.
+    fn redact(&self, text: String) -> String {
+        self.inner.scrubber.excerpt(&text, http::EXCERPT_CHARS)
     }
 }
 
@@ -482,6 +554,11 @@ enum Outcome {
         status: StatusCode,
         retry_after: Option<Duration>,
         body: Vec<u8>,
+    },
+    /// A 3xx, never followed; `target` is where it pointed (`scheme://host:port`).
+    Redirect {
+        status: StatusCode,
+        target: String,
     },
     /// No answer; `sent` is false only when the connection never opened.
     Failed {
@@ -503,8 +580,9 @@ fn ambiguous(error: ClientError) -> ClientError {
     }
 }
 
-/// `{"errors":[…]}`, `{"Message":…}`, or the body itself.
-fn api_message(body: &[u8]) -> String {
+/// The words of an error body as the server sent them (`{"errors":[…]}`, `{"Message":…}`, or
+/// the body itself); shown only through `http::body_excerpt`, which scrubs them.
+fn api_text(body: &[u8]) -> String {
     if let Ok(value) = serde_json::from_slice::<Value>(body) {
         if let Some(errors) = value.get("errors").and_then(Value::as_array) {
             let texts: Vec<String> = errors
@@ -517,8 +595,21 @@ fn api_message(body: &[u8]) -> String {
             return message.to_owned();
         }
     }
-    let excerpt = http::body_excerpt(body);
-    if excerpt.is_empty() { "(empty body)".to_owned() } else { excerpt }
+    String::from_utf8_lossy(body).into_owned()
+}
+
+/// Whether an error text is Autotask's older way of refusing credentials (a 500 saying the
+/// integration code or the user is invalid), as opposed to any other failure.
+fn refuses_credentials(message: &str) -> bool {
+    let text = message.to_ascii_lowercase();
+    let integration_code = (text.contains("integrationcode") || text.contains("integration code"))
+        && (text.contains("invalid") || text.contains("not valid"));
+    let user = text.contains("user is not valid")
+        || text.contains("not an api user")
+        || text.contains("invalid user")
+        || text.contains("user name or secret")
+        || text.contains("username or secret");
+    integration_code || user
 }
 
 fn credential_headers(credentials: &AutotaskCredentials) -> Result<HeaderMap, ClientError> {
@@ -566,13 +657,19 @@ fn item_id(item: &Value) -> i64 {
     item.get("id").and_then(Value::as_i64).unwrap_or(i64::MIN)
 }
 
-fn decode_items<T: DeserializeOwned>(entity: &str, items: Vec<Value>) -> Result<Vec<T>, ClientError> {
+fn decode_items<T: DeserializeOwned>(
+    entity: &str,
+    items: Vec<Value>,
+    scrubber: &Scrubber,
+) -> Result<Vec<T>, ClientError> {
     items
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
-            serde_json::from_value(item)
-                .map_err(|error| ClientError::Decode(format!("`{entity}` item {index}: {error}")))
+            serde_json::from_value(item).map_err(|error| {
+                let text = format!("`{entity}` item {index}: {error}");
+                ClientError::Decode(scrubber.excerpt(&text, http::EXCERPT_CHARS))
+            })
         })
         .collect()
 }
@@ -585,28 +682,76 @@ mod tests {
         Url::parse(text).unwrap()
     }
 
+    fn connection(base_url: &str, zone_discovery_url: &str) -> AutotaskConnection {
+        AutotaskConnection {
+            base_url: base_url.to_owned(),
+            zone_user: Some("fred@cspservices.com".to_owned()),
+            zone_discovery_url: zone_discovery_url.to_owned(),
+            username: crate::spec::SecretRef::Env("U".into()),
+            secret: crate::spec::SecretRef::Env("S".into()),
+            integration_code: crate::spec::SecretRef::Env("I".into()),
+            allow_hosts: vec!["proxy.example.com".to_owned()],
+        }
+    }
+
     #[test]
     fn only_allowed_hosts_receive_credentials() {
-        let allow = vec!["proxy.example.com".to_owned()];
-        for ok in [
-            "https://webservices14.autotask.net/ATServicesRest/",
-            "https://AUTOTASK.NET/",
-            "http://127.0.0.1:8081/ATServicesRest/",
-            "http://localhost:1/",
-            "https://proxy.example.com/",
+        let real = connection("", crate::spec::DEFAULT_ZONE_DISCOVERY_URL);
+        let mocks = connection("", "http://127.0.0.1:8081/atservicesrest/");
+        let pinned_mock = connection("http://localhost:8081/", crate::spec::DEFAULT_ZONE_DISCOVERY_URL);
+        for (ok, spec) in [
+            ("https://webservices14.autotask.net/ATServicesRest/", &real),
+            ("https://AUTOTASK.NET/", &real),
+            ("https://proxy.example.com/", &real),
+            ("http://127.0.0.1:8081/ATServicesRest/", &mocks),
+            ("http://127.0.0.2:9/", &mocks),
+            ("http://localhost:8081/", &pinned_mock),
         ] {
-            assert!(check_host(&url(ok), &allow).is_ok(), "{ok}");
+            assert!(check_host(&url(ok), spec).is_ok(), "{ok}");
         }
-        for refused in [
-            "http://webservices14.autotask.net/",
-            "https://autotask.net.evil.com/",
-            "https://evilautotask.net/",
-            "http://proxy.example.com/",
-            "https://example.com/",
+        for (refused, spec) in [
+            ("http://webservices14.autotask.net/", &real),
+            ("https://autotask.net.evil.com/", &real),
+            ("https://evilautotask.net/", &real),
+            ("http://proxy.example.com/", &real),
+            ("https://example.com/", &real),
+            // A zone answer alone never makes loopback or plain http acceptable.
+            ("http://127.0.0.1:8081/ATServicesRest/", &real),
+            ("https://localhost/", &real),
+            ("http://[::1]:1/", &real),
+            ("http://0.0.0.0:8081/", &mocks),
         ] {
-            let error = check_host(&url(refused), &allow).unwrap_err();
+            let error = check_host(&url(refused), spec).unwrap_err();
             assert_eq!(error.code(), Code::AT02, "{refused}");
             assert!(error.to_string().contains("may not receive"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_zone_found_over_https_stays_on_https() {
+        let https_loopback = connection("", "https://localhost:8443/atservicesrest/");
+        assert!(zone_keeps_https(&https_loopback, &url("https://localhost:8443/ATServicesRest/")).is_ok());
+        assert!(zone_keeps_https(&https_loopback, &url("http://localhost:8081/ATServicesRest/")).is_err());
+        let mocks = connection("", "http://127.0.0.1:8081/atservicesrest/");
+        assert!(zone_keeps_https(&mocks, &url("http://127.0.0.1:8081/ATServicesRest/")).is_ok());
+    }
+
+    #[test]
+    fn older_credential_refusals_are_told_from_other_failures() {
+        for refusal in [
+            "IntegrationCode is invalid",
+            "User is not valid or is not an API user.",
+            "The user name or secret is incorrect.",
+        ] {
+            assert!(refuses_credentials(refusal), "{refusal}");
+        }
+        for other in [
+            "Zone information could not be determined",
+            "Itgenatr005: Thread Threshold Exceeded",
+            "Value for field unitPrice is invalid",
+            "The logged in Resource does not have the adequate permissions",
+        ] {
+            assert!(!refuses_credentials(other), "{other}");
         }
     }
 
@@ -628,9 +773,15 @@ mod tests {
 
     #[test]
     fn api_messages() {
-        assert_eq!(api_message(br#"{"errors":["a","b"]}"#), "a; b");
-        assert_eq!(api_message(br#"{"Message":"no GET"}"#), "no GET");
-        assert_eq!(api_message(b""), "(empty body)");
-        assert_eq!(api_message(b"<html> oops </html>"), "<html> oops </html>");
+        let api_message =
+            |body: &[u8], scrubber: &Scrubber| http::body_excerpt(api_text(body).as_bytes(), scrubber);
+        let none = Scrubber::default();
+        assert_eq!(api_message(br#"{"errors":["a","b"]}"#, &none), "a; b");
+        assert_eq!(api_message(br#"{"Message":"no GET"}"#, &none), "no GET");
+        assert_eq!(api_message(b"", &none), "(empty body)");
+        assert_eq!(api_message(b"<html> oops </html>", &none), "<html> oops </html>");
+        let scrubber = Scrubber::new([&crate::secrets::Secret::new("s3cr\"et value")]);
+        assert_eq!(api_message(br#"{"errors":["bad: s3cr\"et value"]}"#, &scrubber), "bad: ***");
+        assert_eq!(api_message(br#"{"errors":[{"m":"s3cr\"et value"}]}"#, &scrubber), r#"{"m":"***"}"#);
     }
 }

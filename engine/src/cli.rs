@@ -194,8 +194,19 @@ impl clap::ValueEnum for LogLevel {
 }
 
 /// Runs a parsed command line; the exit code for success and "changes" comes back here,
-/// errors come back as `Err` (exit 1).
+/// errors come back as `Err` (exit 1), their text with control characters escaped (errors quote
+/// names and server text, and are printed on a terminal).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    run_command(cli).map_err(|error| {
+        let text = format!("{error:#}");
+        match crate::render::escape_controls(&text) {
+            std::borrow::Cow::Borrowed(_) => error,
+            std::borrow::Cow::Owned(escaped) => anyhow::anyhow!(escaped),
+        }
+    })
+}
+
+fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Plan(args) => plan(args),
         Command::Fetch(args) => {
@@ -233,6 +244,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 anyhow::anyhow!("{}", problems.in_file(&file))
             })?;
             print(&yaml)?;
+            // What the imported spec still needs (the Atria host is a placeholder until set).
+            if let Ok((_, warnings)) = spec::parse_with_warnings(&yaml) {
+                let imported = Path::new("the imported spec");
+                for warning in warnings.in_file(imported).iter() {
+                    eprintln!("billsync: {}", crate::render::escape_controls(&warning.to_string()));
+                }
+            }
             if secrets.is_some() {
                 eprintln!(
                     "billsync: the secrets were checked but not copied; set AUTOTASK_USERNAME, AUTOTASK_SECRET and AUTOTASK_INTEGRATION_CODE in the environment"
@@ -311,6 +329,8 @@ fn diff_files(old: &Path, new: &Path) -> anyhow::Result<ExitCode> {
     match diff::unified(&old_label, &old_text, &new_label, &new_text) {
         None => Ok(ExitCode::SUCCESS),
         Some(unified) => {
+            // Snapshot JSON escapes C0 controls but not DEL or C1; names reach the diff as they are.
+            let unified = crate::render::escape_controls(&unified).into_owned();
             print(&if stdout_wants_colour() { colour::diff(&unified) } else { unified })?;
             Ok(ExitCode::from(2))
         }
@@ -320,11 +340,16 @@ fn diff_files(old: &Path, new: &Path) -> anyhow::Result<ExitCode> {
 fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for file in files {
-        match spec::load(file) {
-            Ok(_) => println!("{}: ok", file.display()),
+        match spec::load_with_warnings(file) {
+            Ok((_, warnings)) => {
+                println!("{}: ok", file.display());
+                for warning in warnings.iter() {
+                    eprintln!("{}", crate::render::escape_controls(&warning.to_string()));
+                }
+            }
             Err(problems) => {
                 failed += 1;
-                eprintln!("{problems}");
+                eprintln!("{}", crate::render::escape_controls(&problems.to_string()));
             }
         }
     }

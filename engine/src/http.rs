@@ -1,19 +1,24 @@
-//! What the Atria and Autotask clients share: the reqwest client, backoff with jitter,
-//! `Retry-After`, error texts, loopback detection.
+//! What the Atria and Autotask clients share: the reqwest client (which follows no redirect),
+//! backoff with jitter, `Retry-After`, error texts, loopback detection.
 
 use std::time::Duration;
 
 use reqwest::Url;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
+
+use crate::secrets::Scrubber;
 
 /// The longest `Retry-After` honoured; a server asking for more gets this and a retry.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 /// The longest backoff between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// A reqwest client with rustls, a per-request timeout and a connect timeout.
+/// A reqwest client with rustls, a per-request timeout and a connect timeout. It follows no
+/// redirect: every request it sends carries a credential, and a redirect would carry it to a
+/// host nobody checked (neither Autotask nor Atria redirects API calls).
 pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .user_agent(concat!("billsync/", env!("CARGO_PKG_VERSION")))
@@ -57,13 +62,26 @@ pub(crate) fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// The first 300 characters of a body, on one line, for an error message.
-pub(crate) fn body_excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match one_line.char_indices().nth(300) {
-        Some((cut, _)) => format!("{}…", &one_line[..cut]),
-        None => one_line,
+/// The most characters of server text an error quotes.
+pub(crate) const EXCERPT_CHARS: usize = 300;
+
+/// A body for an error message: scrubbed of every secret, on one line, cut at 300 characters.
+pub(crate) fn body_excerpt(body: &[u8], scrubber: &Scrubber) -> String {
+    let excerpt = scrubber.excerpt(&String::from_utf8_lossy(body), EXCERPT_CHARS);
+    if excerpt.is_empty() { "(empty body)".to_owned() } else { excerpt }
+}
+
+/// Where a redirect points, as `scheme://host:port` (no path or query, which may hold anything),
+/// resolved against the URL that was asked for.
+pub(crate) fn redirect_target(requested: &Url, headers: &HeaderMap) -> String {
+    let location = headers.get(LOCATION).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    match requested.join(location.trim()) {
+        Ok(target) if !location.trim().is_empty() => match (target.host_str(), target.port()) {
+            (Some(host), Some(port)) => format!("{}://{host}:{port}", target.scheme()),
+            (Some(host), None) => format!("{}://{host}", target.scheme()),
+            (None, _) => format!("{}:", target.scheme()),
+        },
+        _ => "(no usable `Location`)".to_owned(),
     }
 }
 

@@ -113,7 +113,7 @@ pub(crate) fn finish_apply(
             entry.at.format("%Y-%m-%dT%H:%M:%SZ"),
             entry.code,
             entry.level.as_str(),
-            entry.message
+            crate::render::escape_controls_line(&entry.message)
         );
     }
     println!(
@@ -351,7 +351,9 @@ pub fn daemon_command(args: DaemonArgs) -> anyhow::Result<ExitCode> {
         // A failed run is logged in its folder and printed; the daemon goes on to the next.
         match run_once(&spec, &args.runs_dir, Approval::Given) {
             Ok(code) => println!("Run finished with exit code {code}"),
-            Err(error) => eprintln!("billsync: run failed: {error:#}"),
+            Err(error) => {
+                eprintln!("billsync: run failed: {}", crate::render::escape_controls(&format!("{error:#}")))
+            }
         }
         if stop.try_recv().is_ok() {
             println!("Stopping: signal received during the run, which finished first.");

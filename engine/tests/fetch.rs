@@ -228,7 +228,7 @@ async fn autotask_wrong_credentials_and_unknown_zone_user() {
         .query::<wire::Company>("Companies", json!([{ "op": "gte", "field": "id", "value": 0 }]))
         .await
         .unwrap_err();
-    assert!(matches!(error, ClientError::Auth), "{error}");
+    assert!(matches!(error, ClientError::Auth { status: 401, .. }), "{error}");
     assert_eq!(error.code(), Code::AT02);
     assert!(!format!("{error} {error:?} {client:?}").contains("canary-7f3a9c"));
     assert_eq!(requests_to(&mock, "Companies"), 1, "401 is not retried");

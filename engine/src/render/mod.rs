@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-pub use self::text::{TextOptions, summary_line, text, write_text};
+pub use self::text::{TextOptions, escape_controls, escape_controls_line, summary_line, text, write_text};
 use crate::codes::{Code, LogLevel};
 use crate::plan::{ActionKind, Plan};
 

@@ -146,10 +146,24 @@ fn to_yaml(params: &Map<String, Value>, problems: &mut Problems) -> String {
     }
     let base_url = legacy_string(params, "BaseUrl", problems);
     let zone_user = legacy_string(params, "ZoneUser", problems);
-    if base_url.is_empty() && !zone_user.contains('@') {
+    if !base_url.is_empty()
+        && let Some(why) = super::connection::url_problem(&base_url)
+    {
+        problems.push(Problem::at("$.BaseUrl", format!("`BaseUrl` {why}")));
+    }
+    if base_url.is_empty() && zone_user.is_empty() {
         problems.push(Problem::at(
             "$.ZoneUser",
             "AT17 Failed to Retrieve Job Task Parameters: user email is not valid (needed when BaseUrl is blank)",
+        ));
+    } else if !zone_user.is_empty()
+        && let Err(why) = super::connection::check_email(&zone_user)
+    {
+        problems.push(Problem::at(
+            "$.ZoneUser",
+            format!(
+                "AT17 Failed to Retrieve Job Task Parameters: user email is not valid: {why}; expected the e-mail address of an Autotask user, such as `api-user@yourcompany.com`"
+            ),
         ));
     }
     let period_text = legacy_string(params, "BillingPeriod", problems);

@@ -3,6 +3,7 @@
 //! It carries the seed's job parameters with typed values; secrets are references to an
 //! environment variable or a file, never values.
 
+mod connection;
 mod import;
 mod yaml;
 
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::codes::LogLevel;
 use crate::problems::{Problem, Problems};
 
+pub use connection::is_placeholder_host;
 pub use import::{ImportError, import_legacy};
 
 pub const DEFAULT_ZONE_DISCOVERY_URL: &str = "https://webservices.autotask.net/atservicesrest/";
@@ -295,25 +297,39 @@ impl JobSpec {
 
 /// Reads and validates a job spec file.
 pub fn load(path: &Path) -> Result<JobSpec, Problems> {
+    load_with_warnings(path).map(|(spec, _)| spec)
+}
+
+/// [`load`], and the warnings about a valid spec (placeholder hosts), placed like problems.
+pub fn load_with_warnings(path: &Path) -> Result<(JobSpec, Problems), Problems> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| Problems::one(Problem::file(path, format!("cannot read: {err}"))))?;
-    parse(&text).map_err(|problems| problems.in_file(path))
+    parse_with_warnings(&text)
+        .map(|(spec, warnings)| (spec, warnings.in_file(path)))
+        .map_err(|problems| problems.in_file(path))
 }
 
 /// Parses and validates spec text: YAML syntax (no duplicate keys, strict booleans, bounded
 /// aliases), then the JSON Schema, then the typed spec, then rules that span fields.
 pub fn parse(text: &str) -> Result<JobSpec, Problems> {
+    parse_with_warnings(text).map(|(spec, _)| spec)
+}
+
+/// [`parse`], and the warnings about a valid spec (each message starts with `warning:`).
+pub fn parse_with_warnings(text: &str) -> Result<(JobSpec, Problems), Problems> {
     let value = yaml::to_json_value(text)?;
     let schema_problems = yaml::schema_problems_located(text, &JobSpec::schema(), &value);
     if !schema_problems.is_empty() {
         return Err(schema_problems);
     }
     let spec: JobSpec = yaml::from_str(text)?;
-    yaml::locate(text, check(&spec)).into_result(spec)
+    let mut warnings = Problems::default();
+    let problems = check(&spec, &mut warnings);
+    yaml::locate(text, problems).into_result((spec, yaml::locate(text, warnings)))
 }
 
 /// Rules the schema cannot say.
-fn check(spec: &JobSpec) -> Problems {
+fn check(spec: &JobSpec, warnings: &mut Problems) -> Problems {
     let mut problems = Problems::default();
     if let Some(schedule) = &spec.schedule
         && let Err(error) = crate::schedule::Schedule::parse(schedule)
@@ -346,15 +362,17 @@ fn check(spec: &JobSpec) -> Problems {
             ));
         }
     }
+    // A zone user that is given is checked as an e-mail address with the other settings.
     if let Some(autotask) = &spec.autotask
         && autotask.base_url.trim().is_empty()
-        && autotask.zone_user.as_deref().is_none_or(|user| !user.contains('@'))
+        && autotask.zone_user.as_deref().is_none_or(|user| user.trim().is_empty())
     {
         problems.push(Problem::at(
             "$.autotask.zoneUser",
             "AT17 user email is not valid: with a blank `baseUrl`, `zoneUser` must be the email of an Autotask user",
         ));
     }
+    connection::check(spec, &mut problems, warnings);
     problems
 }
 

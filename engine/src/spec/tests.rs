@@ -110,3 +110,108 @@ fn the_canonical_form_ignores_the_customer_order() {
     let c = check("version: 1\nlabel: x\ncustomers: [A]\n").expect("ok");
     assert_ne!(a.sha256(), c.sha256());
 }
+
+/// A spec with the given `atria:` and `autotask:` sections, around a minimal job.
+fn connections(atria_base_url: &str, autotask: &str) -> String {
+    format!(
+        "version: 1\nlabel: x\natria:\n  baseUrl: {atria_base_url}\n  token: {{ env: ATRIA_TOKEN }}\nautotask:\n{autotask}  username: {{ env: AUTOTASK_USERNAME }}\n  secret: {{ env: AUTOTASK_SECRET }}\n  integrationCode: {{ env: AUTOTASK_INTEGRATION_CODE }}\n"
+    )
+}
+
+#[test]
+fn connection_settings_are_checked_where_they_are() {
+    let zone = "  zoneUser: fred@cspservices.com\n";
+    let ok = connections("\"https://atria.acme.com\"", zone);
+    assert!(check(&ok).is_ok(), "{:?}", check(&ok));
+    let mocks = connections(
+        "\"http://127.0.0.1:8082\"",
+        "  baseUrl: \"http://localhost:8081/ATServicesRest/\"\n  zoneDiscoveryUrl: \"http://[::1]:8081/\"\n",
+    );
+    assert!(check(&mocks).is_ok(), "{:?}", check(&mocks));
+
+    let huge = format!("\"https://atria.acme.com/{}\"", "x".repeat(4 << 20));
+    for (atria, autotask, expected) in [
+        (
+            "\"not a url\"",
+            zone,
+            vec![
+                "line 4 column 3, $.atria.baseUrl",
+                "`atria.baseUrl`",
+                "is not a URL",
+                "expected an https URL",
+            ],
+        ),
+        (
+            "\"http://atria.acme.com\"",
+            zone,
+            vec!["line 4 column 3, $.atria.baseUrl", "plain http", "expected an https URL"],
+        ),
+        (huge.as_str(), zone, vec!["$.atria.baseUrl", "characters long; expected a URL of at most 2048"]),
+        (
+            "\"https://atria.acme.com\"",
+            "  baseUrl: \"ftp://x.autotask.net\"\n",
+            vec!["line 7 column 3, $.autotask.baseUrl", "scheme `ftp`"],
+        ),
+        (
+            "\"https://atria.acme.com\"",
+            "  zoneUser: \"fred\\u0000\\u001b[2K@cspservices.com\"\n",
+            vec![
+                "line 7 column 3, $.autotask.zoneUser",
+                "AT17",
+                "control character at character 5",
+                "expected the e-mail address",
+            ],
+        ),
+        (
+            "\"https://atria.acme.com\"",
+            "  zoneUser: fred.cspservices.com\n",
+            vec!["$.autotask.zoneUser", "has no `@`"],
+        ),
+        (
+            "\"https://atria.acme.com\"",
+            "  zoneUser: a@b.com\n  zoneDiscoveryUrl: \"http://webservices.autotask.net/\"\n",
+            vec!["line 8 column 3, $.autotask.zoneDiscoveryUrl", "plain http"],
+        ),
+        (
+            "\"https://atria.acme.com\"",
+            "  zoneUser: a@b.com\n  allowHosts: [\"https://proxy.acme.com/\"]\n",
+            vec!["line 8 column 16, $.autotask.allowHosts[0]", "expected a host name"],
+        ),
+        ("\"https://u:p@atria.acme.com\"", zone, vec!["$.atria.baseUrl", "user name or password"]),
+    ] {
+        fails(&connections(atria, autotask), &expected);
+    }
+    fails(
+        "version: 1\nlabel: x\natria: { baseUrl: \"https://a.acme.com\", token: { env: \"A B\" } }\n",
+        &["$.atria.token.env", "not an environment variable name"],
+    );
+}
+
+#[test]
+fn placeholder_hosts_are_warnings() {
+    let text = connections("\"https://atria.example.com\"", "  zoneUser: fred@cspservices.com\n");
+    let (_, warnings) = parse_with_warnings(&text).expect("valid, with a warning");
+    let warnings = warnings.to_string();
+    assert!(
+        warnings
+            .contains("line 4 column 3, $.atria.baseUrl: warning: `atria.example.com` is a placeholder host"),
+        "{warnings}"
+    );
+    let (_, none) =
+        parse_with_warnings(&connections("\"https://atria.acme.com\"", "  zoneUser: a@b.com\n")).unwrap();
+    assert!(none.is_empty(), "{none}");
+}
+
+#[test]
+fn legacy_import_checks_the_connection_parameters() {
+    let huge = "x".repeat(4 << 20);
+    let params = format!("{{\"BaseUrl\": \"{huge}\", \"ZoneUser\": \"fred\\u0000@cspservices.com\"}}");
+    let error = import_legacy(&params, None).unwrap_err().to_string();
+    assert!(
+        error.contains("$.BaseUrl: `BaseUrl` is 4194304 characters long"),
+        "{}",
+        &error[..error.len().min(400)]
+    );
+    assert!(error.contains("$.ZoneUser: AT17") && error.contains("control character"), "{error}");
+    assert!(error.len() < 2000, "the value is not echoed whole");
+}
