@@ -464,3 +464,56 @@ fn show_formats_and_the_summary_file() {
     let text = billsync(&["show", &plan]);
     assert!(!text.stdout.contains('\x1b'), "no colour when piped");
 }
+
+/// Scripts read exit 2 as a result (`plan --detailed-exitcode`: changes; `diff`: different), so a
+/// usage error, which clap would end with 2, must exit 1 on every command.
+#[test]
+fn usage_errors_exit_1_and_help_and_version_exit_0() {
+    let bogus: &[&[&str]] = &[
+        &["plan", "--bogus"],
+        &["fetch", "--bogus"],
+        &["show", "--bogus"],
+        &["diff", "--bogus"],
+        &["spec", "validate", "--bogus"],
+        &["spec", "bogus"],
+        &["apply", "--bogus"],
+        &["run", "--bogus"],
+        &["schedule", "--bogus"],
+        &["daemon", "--bogus"],
+        &["demo", "--bogus"],
+        &["bogus"],
+        &["--bogus"],
+    ];
+    for args in bogus {
+        let outcome = billsync(args);
+        assert_eq!(outcome.code, 1, "billsync {args:?}: {}", outcome.stderr);
+        assert!(
+            outcome.stderr.contains("unexpected argument")
+                || outcome.stderr.contains("unrecognized subcommand"),
+            "billsync {args:?}: {}",
+            outcome.stderr
+        );
+        assert_eq!(outcome.stdout, "", "billsync {args:?}");
+    }
+
+    let old = fixtures().join("seed-example/atria.json").to_string_lossy().into_owned();
+    let missing: &[(&[&str], &str)] = &[
+        (&["diff", &old], "<NEW>"),
+        (&["diff"], "<OLD>"),
+        (&["plan"], "--spec <SPEC>"),
+        (&["plan", "--spec", "job.yaml", "--atria", "atria.json"], "--autotask <AUTOTASK>"),
+        (&[], "Usage: billsync <COMMAND>"),
+    ];
+    for (args, named) in missing {
+        let outcome = billsync(args);
+        assert_eq!(outcome.code, 1, "billsync {args:?}: {}", outcome.stderr);
+        assert!(outcome.stderr.contains(named), "billsync {args:?} should name {named}: {}", outcome.stderr);
+    }
+
+    for args in [&["--help"][..], &["--version"], &["plan", "--help"], &["diff", "-h"]] {
+        let outcome = billsync(args);
+        assert_eq!((outcome.code, outcome.stderr.as_str()), (0, ""), "billsync {args:?}");
+        assert!(!outcome.stdout.is_empty(), "billsync {args:?} prints to stdout");
+    }
+    assert!(billsync(&["--version"]).stdout.starts_with("billsync "));
+}
