@@ -29,7 +29,17 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let outcome = match Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap exits 2 on a usage error, but 2 is a result here ("the plan has changes" under
+        // `--detailed-exitcode`, "differ" in `diff`): a usage error is an error, exit 1.
+        // `--help` and `--version` also arrive here, and stay successes.
+        Err(error) => {
+            let _ = error.print();
+            return if error.exit_code() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+        }
+    };
+    let outcome = match cli.command {
         #[cfg(feature = "demo")]
         Command::Demo => demo::demo(),
         Command::Engine(command) => billsync::cli::run(billsync::cli::Cli { command }),

@@ -572,3 +572,185 @@ fn real_shaped_snapshots_plan_show_and_diff() {
         outcome.stdout
     );
 }
+
+/// Scripts read exit 2 as a result (`plan --detailed-exitcode`: changes; `diff`: different), so a
+/// usage error, which clap would end with 2, must exit 1 on every command.
+#[test]
+fn usage_errors_exit_1_and_help_and_version_exit_0() {
+    let bogus: &[&[&str]] = &[
+        &["plan", "--bogus"],
+        &["fetch", "--bogus"],
+        &["show", "--bogus"],
+        &["diff", "--bogus"],
+        &["spec", "validate", "--bogus"],
+        &["spec", "bogus"],
+        &["apply", "--bogus"],
+        &["run", "--bogus"],
+        &["schedule", "--bogus"],
+        &["daemon", "--bogus"],
+        &["demo", "--bogus"],
+        &["bogus"],
+        &["--bogus"],
+    ];
+    for args in bogus {
+        let outcome = billsync(args);
+        assert_eq!(outcome.code, 1, "billsync {args:?}: {}", outcome.stderr);
+        assert!(
+            outcome.stderr.contains("unexpected argument")
+                || outcome.stderr.contains("unrecognized subcommand"),
+            "billsync {args:?}: {}",
+            outcome.stderr
+        );
+        assert_eq!(outcome.stdout, "", "billsync {args:?}");
+    }
+
+    let old = fixtures().join("seed-example/atria.json").to_string_lossy().into_owned();
+    let missing: &[(&[&str], &str)] = &[
+        (&["diff", &old], "<NEW>"),
+        (&["diff"], "<OLD>"),
+        (&["plan"], "--spec <SPEC>"),
+        (&["plan", "--spec", "job.yaml", "--atria", "atria.json"], "--autotask <AUTOTASK>"),
+        (&[], "Usage: billsync <COMMAND>"),
+    ];
+    for (args, named) in missing {
+        let outcome = billsync(args);
+        assert_eq!(outcome.code, 1, "billsync {args:?}: {}", outcome.stderr);
+        assert!(outcome.stderr.contains(named), "billsync {args:?} should name {named}: {}", outcome.stderr);
+    }
+
+    for args in [&["--help"][..], &["--version"], &["plan", "--help"], &["diff", "-h"]] {
+        let outcome = billsync(args);
+        assert_eq!((outcome.code, outcome.stderr.as_str()), (0, ""), "billsync {args:?}");
+        assert!(!outcome.stdout.is_empty(), "billsync {args:?} prints to stdout");
+    }
+    assert!(billsync(&["--version"]).stdout.starts_with("billsync "));
+}
+
+/// The README's offline example prints what the README shows, so a newcomer's first run matches.
+#[test]
+fn readme_sample_plan_is_the_real_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_owned();
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let block = |after: &str, fence: &str| -> String {
+        let rest = &readme[readme.find(after).unwrap_or_else(|| panic!("README.md: `{after}`"))..];
+        let start = rest.find(fence).expect("README.md: a code block") + fence.len();
+        rest[start..start + rest[start..].find("\n```").expect("README.md: the block's end") + 1].to_owned()
+    };
+    let command = block("Offline, on the bundled snapshots", "```sh\n");
+    let args: Vec<&str> = command
+        .trim()
+        .strip_prefix("cargo run --release --bin billsync -- ")
+        .expect("README.md: the offline example runs billsync")
+        .split(' ')
+        .collect();
+    let shown = block(command.trim(), "```text\n");
+    let output = Command::new(env!("CARGO_BIN_EXE_billsync"))
+        .args(&args)
+        .current_dir(&root)
+        .output()
+        .expect("billsync runs");
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        shown,
+        "README.md's sample plan is stale: paste the output of `{}` run in the workspace",
+        command.trim()
+    );
+}
+
+/// The README's GitHub Actions workflow as written: it parses, the plan job's script and the
+/// apply step run in bash (as Actions runs them) against the mocks, the journal is where the
+/// upload step looks, and a re-run of the apply job with that journal posts nothing.
+#[test]
+fn readme_github_actions_workflow_runs_as_written() {
+    use serde_json::Value;
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_owned();
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let yaml = readme
+        .split_once("### GitHub Actions")
+        .and_then(|(_, rest)| rest.split_once("```yaml\n"))
+        .and_then(|(_, rest)| rest.split_once("\n```"))
+        .expect("README.md: the workflow's yaml block")
+        .0;
+    let workflow: Value = serde_saphyr::from_str(yaml).expect("the workflow is YAML");
+    let (plan_job, apply_job) = (&workflow["jobs"]["plan"], &workflow["jobs"]["apply"]);
+    let steps = |job: &Value| job["steps"].as_array().expect("a job's steps").clone();
+    let find = |job: &Value, what: &dyn Fn(&Value) -> bool| -> Vec<Value> {
+        steps(job).into_iter().filter(|step| what(step)).collect()
+    };
+    let runs = |job: &Value, start: &str| -> Value {
+        let found = find(job, &|step| step["run"].as_str().is_some_and(|run| run.starts_with(start)));
+        assert_eq!(found.len(), 1, "one step runs `{start}`");
+        found[0].clone()
+    };
+    let uses = |job: &Value, action: &str| find(job, &|step| step["uses"] == action);
+
+    // One apply at a time, never cancelled half way, and only after the plan.
+    assert_eq!(apply_job["needs"], "plan");
+    assert!(apply_job["concurrency"]["group"].is_string(), "{}", apply_job["concurrency"]);
+    assert_eq!(apply_job["concurrency"]["cancel-in-progress"], false);
+    for job in [plan_job, apply_job] {
+        assert_eq!(runs(job, "cargo install")["run"], "cargo install --locked --path engine");
+    }
+
+    // The plan job's script, on the seed example's files.
+    let online = common::Online::start("seed-example");
+    for file in ["atria.json", "autotask.json"] {
+        std::fs::copy(online.fixture.join(file), online.path(file)).expect("copy a snapshot");
+    }
+    let bin = Path::new(env!("CARGO_BIN_EXE_billsync")).parent().expect("the binary's folder");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let bash = |script: &str, env: &[(&str, String)]| {
+        let output = Command::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+            .current_dir(online.dir.path())
+            .env("PATH", &path)
+            .env("GITHUB_STEP_SUMMARY", online.path("step-summary.md"))
+            .envs(env.iter().map(|(name, value)| (name, value)))
+            .output()
+            .expect("bash runs");
+        assert!(output.status.success(), "{script}\n{}", String::from_utf8_lossy(&output.stderr));
+    };
+    let plan_script = find(plan_job, &|step| step["name"] == "Plan");
+    bash(plan_script[0]["run"].as_str().expect("a script"), &[]);
+    let summary = std::fs::read_to_string(online.path("summary.md")).expect("summary.md");
+    assert_eq!(std::fs::read_to_string(online.path("step-summary.md")).expect("the step summary"), summary);
+    let plan_upload = &uses(plan_job, "actions/upload-artifact@v4")[0]["with"];
+    for file in plan_upload["path"].as_str().expect("the plan's files").lines() {
+        assert!(online.path(file).is_file(), "the plan job uploads `{file}`, which it made");
+    }
+    let downloads = uses(apply_job, "actions/download-artifact@v4");
+    assert_eq!(downloads[0]["with"]["name"], plan_upload["name"], "the apply job downloads the plan");
+
+    // The apply step, with the secrets the workflow names.
+    let apply = runs(apply_job, "billsync apply");
+    let secrets = [
+        ("AUTOTASK_USERNAME", common::USERNAME),
+        ("AUTOTASK_SECRET", common::SECRET),
+        ("AUTOTASK_INTEGRATION_CODE", common::INTEGRATION_CODE),
+    ];
+    let env: Vec<(&str, String)> = secrets.iter().map(|(name, value)| (*name, (*value).to_owned())).collect();
+    for (name, _) in &secrets {
+        assert_eq!(apply["env"][name], format!("${{{{ secrets.{name} }}}}"));
+    }
+    assert_eq!(apply["env"].as_object().expect("env").len(), secrets.len(), "{}", apply["env"]);
+    let apply_script = apply["run"].as_str().expect("a script");
+    bash(apply_script, &env);
+    let per_line = online.adjustments_per_line();
+    assert_eq!(per_line.len(), 4, "the seed example's four lines adjusted: {per_line:?}");
+    assert!(per_line.values().all(|count| *count == 1), "each once: {per_line:?}");
+
+    // The journal is uploaded whatever the outcome, under the name a re-run downloads.
+    let journal_upload = &uses(apply_job, "actions/upload-artifact@v4")[0];
+    assert_eq!(journal_upload["if"], "always()");
+    let journal = journal_upload["with"]["path"].as_str().expect("the journal's path");
+    assert!(online.path(journal).is_file(), "apply wrote `{journal}`");
+    assert_eq!(downloads[1]["with"]["name"], journal_upload["with"]["name"]);
+    assert!(downloads[1]["if"].as_str().is_some_and(|condition| condition.contains("github.run_attempt")));
+
+    // A re-run with the journal back in place posts nothing.
+    let ledger = online.autotask_state()["ledger"].as_array().expect("the ledger").len();
+    bash(apply_script, &env);
+    assert_eq!(online.autotask_state()["ledger"].as_array().expect("the ledger").len(), ledger);
+}

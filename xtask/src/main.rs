@@ -1,14 +1,18 @@
-//! `cargo xtask`: the project's own tasks — generated schemas, scale fixtures, benchmarks
-//! (offline `bench`, online `bench-online`).
+//! `cargo xtask`: the project's own tasks — the test command, generated schemas, scale fixtures,
+//! benchmarks (offline `bench`, online `bench-online`).
 
 mod bench;
 mod bench_online;
+mod test;
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
 const USAGE: &str = "usage:
+  cargo xtask test [ARGS]                install Chromium and chromedriver when missing (as root,
+                                         from Debian), then `cargo test --workspace --locked ARGS`
   cargo xtask schema                     regenerate specs/*.schema.json
   cargo xtask gen --customers N --rows-per-customer M --seed S --out DIR
                                          write a synthetic atria.json + autotask.json + job.yaml
@@ -19,17 +23,39 @@ const USAGE: &str = "usage:
                                          each request: calls vs budgets and a per-customer loop,
                                          apply wall time vs (calls × L ÷ 3)";
 
-fn main() -> anyhow::Result<()> {
+// Errors are printed with `{:#}`, not returned from `main`: its `Debug` output would add a
+// backtrace wherever RUST_BACKTRACE is set, even for a mistyped task.
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("xtask: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let done = |outcome: anyhow::Result<()>| outcome.map(|()| ExitCode::SUCCESS);
     match args.first().map(String::as_str) {
-        Some("schema") => schema(),
-        Some("gen") => gen_command(&args[1..]),
-        Some("bench") => bench::run(&args[1..]),
-        Some("bench-online") => bench_online::run(&args[1..]),
-        Some("measure-one") => bench::measure_one(&args[1..]),
-        _ => {
+        Some("test") => test::run(&args[1..], &workspace_root()),
+        Some("schema") => done(schema()),
+        Some("gen") => done(gen_command(&args[1..])),
+        Some("bench") => done(bench::run(&args[1..])),
+        Some("bench-online") => done(bench_online::run(&args[1..])),
+        Some("measure-one") => done(bench::measure_one(&args[1..])),
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(task) => {
             eprintln!("{USAGE}");
-            bail!("unknown or missing task")
+            bail!("unknown task `{task}`")
+        }
+        None => {
+            eprintln!("{USAGE}");
+            bail!("no task given")
         }
     }
 }
