@@ -62,7 +62,7 @@ fn every_bad_entity_is_named_with_its_field() {
             "$.contracts[0].startDate: `first of January` is not a date-time; expected `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DD`",
             "$.services[0]: expected an object, found a string",
             "$.contractServices[0]: missing field `serviceID`",
-            "$.contractServiceUnits[2].units: invalid value: integer `-1`, expected u32",
+            "$.contractServiceUnits[2].units: invalid value: integer `-1`, expected a whole number from 0 up",
         ],
     );
 }

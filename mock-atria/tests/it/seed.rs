@@ -37,7 +37,7 @@ fn bad_fixtures_name_the_json_path() {
     );
     check(
         &damaged(|seed| seed["billing"][3]["thisMonthCount"] = json!("25")),
-        &["$.billing[3].thisMonthCount: invalid type: string \"25\", expected u32"],
+        &["$.billing[3].thisMonthCount: invalid type: string \"25\", expected a whole number from 0 up"],
     );
     check(
         &damaged(|seed| seed["period"]["endDate"] = json!("25 November")),
