@@ -258,9 +258,16 @@ struct AdjustmentRequest {
 fn optional_int(object: &Map<String, Json>, key: &str) -> Result<Option<i64>, AppError> {
     match get_ci(object, key) {
         None | Some(Json::Null) => Ok(None),
+        // As .NET reads an integer: `4`, `"4"` or `4.0`, never `4.5`.
         Some(value) => value
             .as_i64()
             .or_else(|| value.as_str().and_then(|text| text.trim().parse().ok()))
+            .or_else(|| {
+                value
+                    .as_f64()
+                    .filter(|float| float.fract() == 0.0 && float.abs() < 9.0e15)
+                    .map(|float| float as i64)
+            })
             .map(Some)
             .ok_or_else(|| AppError::invalid(format!("{key} must be an integer; found {value}."))),
     }

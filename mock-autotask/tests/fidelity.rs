@@ -30,7 +30,7 @@ async fn decimals_and_integers_sent_as_strings_are_numbers() {
     );
 
     let adjustment = json!({ "contractServiceID": line.to_string(), "effectiveDate": "2026-10-26T00:00:00Z",
-                             "unitChange": "4", "adjustedUnitPrice": "22", "adjustedUnitCost": "11.25" });
+                             "unitChange": 4.0, "adjustedUnitPrice": "22", "adjustedUnitCost": "11.25" });
     ctx.post("Contracts/994/ServiceAdjustments", adjustment).await.expect(200);
     let rows = ctx.units_rows().await;
     let row = rows.iter().find(|row| row["contractServiceID"] == line).expect("a units row for the new line");
@@ -82,6 +82,11 @@ async fn values_that_are_not_numbers_are_refused_naming_the_field() {
             "ContractServiceAdjustments",
             json!({ "contractServiceID": 5001, "effectiveDate": "2026-11-01", "unitChange": 1, "adjustedUnitPrice": "NaN" }),
             "adjustedUnitPrice must be a number; found \"NaN\".",
+        ),
+        (
+            "ContractServiceAdjustments",
+            json!({ "contractServiceID": "5001", "effectiveDate": "2026-11-01", "unitChange": 4.5 }),
+            "unitChange must be an integer; found 4.5.",
         ),
     ];
     for (path, body, expected) in cases {
