@@ -254,8 +254,12 @@ static CONTRACT_SERVICE_UNIT_FIELDS: &[FieldDef] = &[
 const SWAGGER: &str = include_str!("../data/autotask-openapi-subset.json");
 
 /// The field lists, in `EntityKind` order, built once.
-static FIELDS: LazyLock<Vec<Vec<FieldDef>>> =
-    LazyLock::new(|| EntityKind::ALL.iter().map(|kind| build_fields(*kind)).collect());
+static FIELDS: LazyLock<Vec<Vec<FieldDef>>> = LazyLock::new(|| {
+    // The file is compiled in and a test reads every model through these lists, so a broken copy
+    // cannot go unnoticed; the mock's own definitions stand even then.
+    let swagger: Json = serde_json::from_str(SWAGGER).unwrap_or_default();
+    EntityKind::ALL.iter().map(|kind| build_fields(*kind, &swagger)).collect()
+});
 
 fn own_fields(kind: EntityKind) -> &'static [FieldDef] {
     match kind {
@@ -268,9 +272,8 @@ fn own_fields(kind: EntityKind) -> &'static [FieldDef] {
     }
 }
 
-fn build_fields(kind: EntityKind) -> Vec<FieldDef> {
+fn build_fields(kind: EntityKind, swagger: &Json) -> Vec<FieldDef> {
     let mut fields = own_fields(kind).to_vec();
-    let swagger: Json = serde_json::from_str(SWAGGER).unwrap_or_default();
     let properties =
         swagger["definitions"][kind.model()]["properties"].as_object().cloned().unwrap_or_default();
     for (name, property) in properties {
