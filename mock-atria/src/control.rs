@@ -149,25 +149,31 @@ async fn recalculate(State(state): State<AppState>, body: Bytes) -> Result<Json<
 }
 
 /// One snapshot or an array of them: replaces the seed (and the reset baseline), keeping the
-/// tokens and RNG seed; the clock goes back to its default for the new periods.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum SeedBody {
-    Many(Vec<AtriaSnapshot>),
-    One(Box<AtriaSnapshot>),
-}
-
-impl Default for SeedBody {
-    fn default() -> SeedBody {
-        SeedBody::Many(Vec::new())
-    }
-}
-
+/// tokens and RNG seed; the clock goes back to its default for the new periods. A bad snapshot is
+/// refused naming its JSON path (`$[1].billing[0].customerCode: …` inside an array).
 async fn seed(State(state): State<AppState>, body: Bytes) -> Result<Json<StateDump>, AppError> {
-    let snapshots = match parse_body::<SeedBody>(&body)? {
-        SeedBody::Many(snapshots) => snapshots,
-        SeedBody::One(snapshot) => vec![*snapshot],
+    let value: serde_json::Value = parse_body(&body)?;
+    let (items, prefix): (Vec<&serde_json::Value>, bool) = match &value {
+        serde_json::Value::Array(items) => (items.iter().collect(), true),
+        serde_json::Value::Null => (Vec::new(), false),
+        one => (vec![one], false),
     };
+    let mut snapshots: Vec<AtriaSnapshot> = Vec::new();
+    let mut problems = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        match crate::seed::from_value(item) {
+            Ok(snapshot) => snapshots.push(snapshot),
+            Err(found) if prefix => {
+                problems.extend(
+                    found.into_iter().map(|problem| problem.replacen('$', &format!("$[{index}]"), 1)),
+                );
+            }
+            Err(found) => problems.extend(found),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(AppError::invalid_body(problems.join("; ")));
+    }
     state.with_world(|world| {
         let config = MockConfig { periods: snapshots, clock: None, ..world.baseline.clone() };
         let fresh = World::new(config).map_err(|err| AppError::invalid_body(err.to_string()))?;

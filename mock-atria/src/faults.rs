@@ -1,4 +1,7 @@
 //! Fault injection rules (`/__mock/faults`): which requests they hit and what they do to them.
+//!
+//! The firing rule of [`decide`] is mock-autotask's `Faults::check` rule; see there why it is a
+//! copy rather than a shared crate.
 
 use rand::Rng;
 use rand::rngs::StdRng;

@@ -101,10 +101,22 @@ pub fn from_value(value: &Json) -> Result<AtriaSnapshot, Vec<String>> {
     let snapshot: AtriaSnapshot = serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let place = if path == "." { "$".to_owned() } else { format!("$.{path}") };
-        vec![format!("{place}: {}", err.inner())]
+        vec![format!("{place}: {}", plain(err.inner().to_string()))]
     })?;
     let problems = check(&snapshot);
     if problems.is_empty() { Ok(snapshot) } else { Err(problems) }
+}
+
+/// serde's message with Rust's type names put in the words of a JSON file's author.
+fn plain(message: String) -> String {
+    [
+        ("expected i64", "expected an integer"),
+        ("expected i32", "expected an integer (int32)"),
+        ("expected u32", "expected a whole number from 0 up"),
+        ("expected f64", "expected a number"),
+    ]
+    .iter()
+    .fold(message, |text, (rust, words)| text.replace(rust, words))
 }
 
 /// What the types cannot say: the period's order, unique codes, known customers, int32 counts.

@@ -4,6 +4,8 @@
 //! Each stored entity keeps the few fields the mock's behaviour needs as typed fields and every
 //! other field it was given, as Autotask would, in `extra`: query answers return them all.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
@@ -70,14 +72,30 @@ impl EntityKind {
         .map(|(_, kind)| kind)
     }
 
+    /// Every field of the entity: the mock's own definitions (required, read-only, references,
+    /// picklists) first, then every other property of the entity's swagger model.
     pub fn fields(self) -> &'static [FieldDef] {
+        &FIELDS[self as usize]
+    }
+
+    /// The swagger model of the entity.
+    pub fn model(self) -> &'static str {
         match self {
-            EntityKind::Companies => COMPANY_FIELDS,
-            EntityKind::Contracts => CONTRACT_FIELDS,
-            EntityKind::Services => SERVICE_FIELDS,
-            EntityKind::ContractServices => CONTRACT_SERVICE_FIELDS,
-            EntityKind::ContractServiceUnits => CONTRACT_SERVICE_UNIT_FIELDS,
-            EntityKind::ContractServiceAdjustments => ADJUSTMENT_FIELDS,
+            EntityKind::Companies => "CompanyModel",
+            EntityKind::Contracts => "ContractModel",
+            EntityKind::Services => "ServiceModel",
+            EntityKind::ContractServices => "ContractServiceModel",
+            EntityKind::ContractServiceUnits => "ContractServiceUnitModel",
+            EntityKind::ContractServiceAdjustments => "ContractServiceAdjustmentModel",
+        }
+    }
+
+    /// Whether an update (PATCH/PUT) may change `field`: ContractServices allow only
+    /// `adjustedPrice` and `invoiceDescription` (Autotask help, ContractServicesEntity).
+    pub fn updatable(self, field: &FieldDef) -> bool {
+        match self {
+            EntityKind::ContractServices => matches!(field.name, "adjustedPrice" | "invoiceDescription"),
+            _ => !field.read_only && field.name != "id",
         }
     }
 
@@ -130,7 +148,7 @@ impl DataType {
 }
 
 /// One field as `/fields` describes it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct FieldDef {
     pub name: &'static str,
     pub data_type: DataType,
@@ -216,6 +234,8 @@ static CONTRACT_SERVICE_FIELDS: &[FieldDef] = &[
     field("unitCost", DataType::Double),
     field("invoiceDescription", DataType::String),
     field("internalDescription", DataType::String),
+    // Writable on update but absent from the swagger (autotask-rest.md §7).
+    field("adjustedPrice", DataType::Double),
 ];
 static CONTRACT_SERVICE_UNIT_FIELDS: &[FieldDef] = &[
     ID,
@@ -229,6 +249,77 @@ static CONTRACT_SERVICE_UNIT_FIELDS: &[FieldDef] = &[
     read_only(field("cost", DataType::Double)),
     read_only(field("approveAndPostDate", DataType::DateTime)),
 ];
+/// The swagger subset (`shared/reference/autotask-openapi-subset.json`), whose models name every
+/// field of the entities.
+const SWAGGER: &str = include_str!("../data/autotask-openapi-subset.json");
+
+/// The field lists, in `EntityKind` order, built once.
+static FIELDS: LazyLock<Vec<Vec<FieldDef>>> = LazyLock::new(|| {
+    // The file is compiled in and a test reads every model through these lists, so a broken copy
+    // cannot go unnoticed; the mock's own definitions stand even then.
+    let swagger: Json = serde_json::from_str(SWAGGER).unwrap_or_default();
+    EntityKind::ALL.iter().map(|kind| build_fields(*kind, &swagger)).collect()
+});
+
+fn own_fields(kind: EntityKind) -> &'static [FieldDef] {
+    match kind {
+        EntityKind::Companies => COMPANY_FIELDS,
+        EntityKind::Contracts => CONTRACT_FIELDS,
+        EntityKind::Services => SERVICE_FIELDS,
+        EntityKind::ContractServices => CONTRACT_SERVICE_FIELDS,
+        EntityKind::ContractServiceUnits => CONTRACT_SERVICE_UNIT_FIELDS,
+        EntityKind::ContractServiceAdjustments => ADJUSTMENT_FIELDS,
+    }
+}
+
+fn build_fields(kind: EntityKind, swagger: &Json) -> Vec<FieldDef> {
+    let mut fields = own_fields(kind).to_vec();
+    let properties =
+        swagger["definitions"][kind.model()]["properties"].as_object().cloned().unwrap_or_default();
+    for (name, property) in properties {
+        let name = camel_case(&name);
+        // Not fields of `/fields`: the UDF list and the SOAP-era parent id.
+        if matches!(name.as_str(), "userDefinedFields" | "soapParentPropertyId")
+            || fields.iter().any(|known| known.name.eq_ignore_ascii_case(&name))
+        {
+            continue;
+        }
+        let data_type = match (property["type"].as_str(), property["format"].as_str()) {
+            (Some("integer"), Some("int64")) => DataType::Long,
+            (Some("integer"), _) => DataType::Integer,
+            (Some("number"), _) => DataType::Double,
+            (Some("boolean"), _) => DataType::Boolean,
+            (Some("string"), Some("date-time")) => DataType::DateTime,
+            (Some("string"), _) => DataType::String,
+            _ => continue,
+        };
+        // Built once per process for a fixed file: leaking keeps `&'static str` names throughout.
+        let name: &'static str = Box::leak(name.into_boxed_str());
+        let mut def = field(name, data_type);
+        // Units rows are read-only as a whole.
+        def.read_only = kind == EntityKind::ContractServiceUnits;
+        fields.push(def);
+    }
+    fields
+}
+
+/// .NET's camelCase, as Autotask's JSON spells swagger names: `Id`→`id`, `CompanyID`→`companyID`,
+/// `SICCode`→`sicCode`, `CI`→`ci`.
+pub fn camel_case(name: &str) -> String {
+    let mut chars: Vec<char> = name.chars().collect();
+    for index in 0..chars.len() {
+        if index == 1 && !chars[index].is_uppercase() {
+            break;
+        }
+        let next_is_upper = chars.get(index + 1).is_none_or(|next| next.is_uppercase());
+        if index > 0 && !next_is_upper {
+            break;
+        }
+        chars[index] = chars[index].to_ascii_lowercase();
+    }
+    chars.into_iter().collect()
+}
+
 static ADJUSTMENT_FIELDS: &[FieldDef] = &[
     ID,
     reference(field("contractID", DataType::Integer), "Contract"),

@@ -1,6 +1,13 @@
 //! Injected faults (`/__mock/faults`): per endpoint and method, a status code, added latency, a
 //! dropped connection or a pause until released, at a rate (seeded, so tests are deterministic)
 //! or after N matching requests.
+//!
+//! When a rule fires (`afterRequests`, `times`, a seeded `rate` drawn only below 1) is the same
+//! rule as mock-atria's `faults::decide`, written twice on purpose: the two rule formats differ
+//! (here `phase`, `pause`, `body`; there `retryAfterSeconds`, `shortPage`, `duplicateRow`), their
+//! listings name the counters differently (`matched`/`hit` vs `seen`/`fired`, which tests read),
+//! and serde cannot flatten a shared part into a `deny_unknown_fields` rule, so a shared crate
+//! would carry more plumbing than the dozen lines it would save.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -317,8 +317,14 @@ fn parse_body(body: &Bytes) -> Result<Json, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::invalid("The request body is empty."));
     }
-    serde_json::from_slice(body)
-        .map_err(|err| AppError::invalid(format!("The request body is not valid JSON: {err}.")))
+    // The position helps the caller; serde's own words would leak the implementation.
+    serde_json::from_slice(body).map_err(|err| {
+        AppError::invalid(format!(
+            "The request body is not valid JSON (line {}, position {}).",
+            err.line(),
+            err.column()
+        ))
+    })
 }
 
 fn query_params(uri: &Uri) -> HashMap<String, String> {
@@ -386,7 +392,10 @@ fn handle(
             };
             let query_json = match &search_text {
                 Some(text) => serde_json::from_str(text).map_err(|err| {
-                    AppError::invalid(format!("The search parameter is not valid JSON: {err}."))
+                    AppError::invalid(format!(
+                        "The search parameter is not valid JSON (position {}).",
+                        err.column()
+                    ))
                 })?,
                 None => parse_body(body)?,
             };

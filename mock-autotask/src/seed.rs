@@ -138,7 +138,7 @@ fn entities<T: DeserializeOwned>(value: Option<&Json>, array: &str, problems: &m
                 } else {
                     format!("$.{array}[{index}].{field}")
                 };
-                problems.push(format!("{place}: {}", err.inner()));
+                problems.push(format!("{place}: {}", plain(err.inner().to_string())));
             }
         }
     }
@@ -216,6 +216,18 @@ fn unique_ids(
         }
     }
     seen
+}
+
+/// serde's message with Rust's type names put in the words of a JSON file's author.
+fn plain(message: String) -> String {
+    [
+        ("expected i64", "expected an integer"),
+        ("expected i32", "expected an integer (int32)"),
+        ("expected u32", "expected a whole number from 0 up"),
+        ("expected f64", "expected a number"),
+    ]
+    .iter()
+    .fold(message, |text, (rust, words)| text.replace(rust, words))
 }
 
 fn kind_of(value: &Json) -> &'static str {

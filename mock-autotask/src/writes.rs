@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::entity::{
     Adjustment, CONTRACT_TYPE_RECURRING_SERVICE, Contract, ContractService, ContractServiceUnit, DataType,
-    Entity, EntityKind,
+    Entity, EntityKind, FieldDef,
 };
 use crate::error::AppError;
 use crate::filter::{get_ci, parse_datetime};
@@ -27,47 +27,114 @@ fn body_object(body: &Json) -> Result<&Map<String, Json>, AppError> {
     body.as_object().ok_or_else(|| AppError::invalid("The request body must be a JSON object."))
 }
 
-/// Copies the fields of `kind` found in `body` (any case) under their canonical names,
-/// normalising dates to RFC 3339 so the typed entity can read them.
+/// Which fields of a body a write takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Taken {
+    /// A create: every field but `id`.
+    All,
+    /// An update: the fields an update may change (see [`EntityKind::updatable`]).
+    Updatable,
+}
+
+/// Copies the fields of `kind` found in `body` (any case) under their canonical names, each
+/// converted to its field's type as Autotask's deserializer converts: numbers and booleans may
+/// come as JSON strings (`"unitPrice":"7"`), dates in any form clients send (normalised to
+/// RFC 3339). Unknown and untaken fields are ignored, as Autotask ignores them.
 fn canonical_fields(
     kind: EntityKind,
     body: &Map<String, Json>,
-    writable_only: bool,
+    taken: Taken,
 ) -> Result<Map<String, Json>, AppError> {
     let mut out = Map::new();
     for field in kind.fields() {
-        if field.name == "id" || (writable_only && field.read_only) {
+        let wanted = match taken {
+            Taken::All => field.name != "id",
+            Taken::Updatable => kind.updatable(field),
+        };
+        if !wanted {
             continue;
         }
         let Some(value) = get_ci(body, field.name) else { continue };
-        let value = match (field.data_type, value) {
-            (DataType::DateTime, Json::String(text)) => {
-                let at = parse_datetime(text).ok_or_else(|| {
-                    AppError::invalid(format!("{} is not a valid date: `{text}`.", field.name))
-                })?;
-                Json::String(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-            }
-            _ => value.clone(),
-        };
-        out.insert(field.name.to_owned(), value);
+        out.insert(field.name.to_owned(), coerce(field, value)?);
     }
     Ok(out)
 }
 
+/// One field's value in its field's type, or Autotask's kind of refusal naming the field.
+fn coerce(field: &FieldDef, value: &Json) -> Result<Json, AppError> {
+    let bad = || {
+        AppError::invalid(format!(
+            "{}: the value {value} is not a valid {}.",
+            field.name,
+            field.data_type.name()
+        ))
+    };
+    let integer = |number: i64| -> Result<Json, AppError> {
+        let fits = field.data_type == DataType::Long || i32::try_from(number).is_ok();
+        if fits { Ok(Json::from(number)) } else { Err(bad()) }
+    };
+    match (field.data_type, value) {
+        (_, Json::Null) => Ok(Json::Null),
+        (DataType::Integer | DataType::Long, Json::Number(number)) => match number.as_i64() {
+            Some(whole) => integer(whole),
+            // 7.0 is 7 to .NET; 7.5 is not an integer.
+            None => match number.as_f64() {
+                Some(float) if float.fract() == 0.0 && float.abs() < 9.0e15 => integer(float as i64),
+                _ => Err(bad()),
+            },
+        },
+        (DataType::Integer | DataType::Long, Json::String(text)) => {
+            text.trim().parse::<i64>().map_err(|_| bad()).and_then(integer)
+        }
+        (DataType::Double, Json::Number(_)) => Ok(value.clone()),
+        (DataType::Double, Json::String(text)) => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|float| float.is_finite())
+            .and_then(serde_json::Number::from_f64)
+            .map(Json::Number)
+            .ok_or_else(bad),
+        (DataType::Boolean, Json::Bool(_)) => Ok(value.clone()),
+        (DataType::Boolean, Json::String(text)) if text.eq_ignore_ascii_case("true") => Ok(Json::Bool(true)),
+        (DataType::Boolean, Json::String(text)) if text.eq_ignore_ascii_case("false") => {
+            Ok(Json::Bool(false))
+        }
+        (DataType::String, Json::String(_)) => Ok(value.clone()),
+        (DataType::String, Json::Number(number)) => Ok(Json::String(number.to_string())),
+        (DataType::DateTime, Json::String(text)) => parse_datetime(text)
+            .map(|at| Json::String(crate::dates::format(&at)))
+            .ok_or_else(|| AppError::invalid(format!("{} is not a valid date: `{text}`.", field.name))),
+        _ => Err(bad()),
+    }
+}
+
+/// The typed entity of a checked object. Every field was converted already, so what can still
+/// fail is a missing required field or a value out of the entity's range (negative units…);
+/// the answer names the field in Autotask's words, never the deserializer's.
 fn typed<T: Entity>(object: Map<String, Json>) -> Result<T, AppError> {
-    serde_json::from_value(Json::Object(object))
-        .map_err(|err| AppError::invalid(format!("The {} is not valid: {err}.", T::KIND.singular())))
+    let value = Json::Object(object);
+    serde_path_to_error::deserialize::<_, T>(&value).map_err(|err| {
+        let field = err.path().to_string();
+        let missing =
+            T::KIND.fields().iter().find(|def| def.required && value.get(def.name).is_none_or(Json::is_null));
+        match missing {
+            Some(def) => AppError::invalid(format!("{} is required.", def.name)),
+            None => AppError::invalid(format!(
+                "The {} is not valid: {field} is out of range.",
+                T::KIND.singular()
+            )),
+        }
+    })
 }
 
 fn body_id(body: &Map<String, Json>) -> Result<i64, AppError> {
-    get_ci(body, "id")
-        .and_then(Json::as_i64)
-        .ok_or_else(|| AppError::invalid("An update needs the id of the entity."))
+    optional_int(body, "id")?.ok_or_else(|| AppError::invalid("An update needs the id of the entity."))
 }
 
 /// POST `/{E}`: a new row with the next id.
 pub fn create<T: Entity>(table: &mut Table<T>, body: &Json) -> Result<T, AppError> {
-    let mut object = canonical_fields(T::KIND, body_object(body)?, false)?;
+    let mut object = canonical_fields(T::KIND, body_object(body)?, Taken::All)?;
     object.insert("id".to_owned(), table.next_id().into());
     let row: T = typed(object)?;
     Ok(row)
@@ -84,12 +151,15 @@ pub fn update<T: Entity>(table: &Table<T>, body: &Json, mode: UpdateMode) -> Res
         return Err(AppError::invalid("The stored entity cannot be read."));
     };
     if mode == UpdateMode::Put {
-        for field in T::KIND.fields().iter().filter(|field| !field.read_only && field.name != "id") {
-            object.insert(field.name.to_owned(), Json::Null);
+        // Absent and null are the same to Autotask; only fields the entity has need nulling.
+        for field in T::KIND.fields().iter().filter(|field| T::KIND.updatable(field)) {
+            if let Some(value) = object.get_mut(field.name) {
+                *value = Json::Null;
+            }
         }
     }
     // Read-only and unknown fields are ignored, as Autotask's deserializer does.
-    object.extend(canonical_fields(T::KIND, body, true)?);
+    object.extend(canonical_fields(T::KIND, body, Taken::Updatable)?);
     typed(object)
 }
 
@@ -111,7 +181,7 @@ pub fn create_contract_service(
     body: &Json,
 ) -> Result<ContractService, AppError> {
     let object = body_object(body)?;
-    if let Some(given) = get_ci(object, "contractID").and_then(Json::as_i64)
+    if let Some(given) = optional_int(object, "contractID")?
         && given != contract_id
     {
         return Err(AppError::invalid(format!(
@@ -119,14 +189,13 @@ pub fn create_contract_service(
         )));
     }
     check_recurring_contract(store, contract_id)?;
-    let service_id = get_ci(object, "serviceID")
-        .and_then(Json::as_i64)
-        .ok_or_else(|| AppError::invalid("serviceID is required."))?;
+    let service_id =
+        optional_int(object, "serviceID")?.ok_or_else(|| AppError::invalid("serviceID is required."))?;
     let service = store
         .services
         .get(service_id)
         .ok_or_else(|| AppError::invalid(format!("Service {service_id} does not exist.")))?;
-    let mut fields = canonical_fields(EntityKind::ContractServices, object, false)?;
+    let mut fields = canonical_fields(EntityKind::ContractServices, object, Taken::All)?;
     fields.insert("id".to_owned(), store.contract_services.next_id().into());
     fields.insert("contractID".to_owned(), contract_id.into());
     // Autotask fills the price from the service when the caller leaves it out.
@@ -189,9 +258,16 @@ struct AdjustmentRequest {
 fn optional_int(object: &Map<String, Json>, key: &str) -> Result<Option<i64>, AppError> {
     match get_ci(object, key) {
         None | Some(Json::Null) => Ok(None),
+        // As .NET reads an integer: `4`, `"4"` or `4.0`, never `4.5`.
         Some(value) => value
             .as_i64()
             .or_else(|| value.as_str().and_then(|text| text.trim().parse().ok()))
+            .or_else(|| {
+                value
+                    .as_f64()
+                    .filter(|float| float.fract() == 0.0 && float.abs() < 9.0e15)
+                    .map(|float| float as i64)
+            })
             .map(Some)
             .ok_or_else(|| AppError::invalid(format!("{key} must be an integer; found {value}."))),
     }
@@ -202,6 +278,8 @@ fn optional_float(object: &Map<String, Json>, key: &str) -> Result<Option<f64>, 
         None | Some(Json::Null) => Ok(None),
         Some(value) => value
             .as_f64()
+            .or_else(|| value.as_str().and_then(|text| text.trim().parse::<f64>().ok()))
+            .filter(|number| number.is_finite())
             .map(Some)
             .ok_or_else(|| AppError::invalid(format!("{key} must be a number; found {value}."))),
     }

@@ -586,32 +586,42 @@ async fn contract_services_are_created_only_under_a_recurring_contract() {
 }
 
 #[tokio::test]
-async fn contract_service_updates_touch_writable_fields_never_units() {
+async fn contract_service_updates_change_only_adjusted_price_and_invoice_description() {
     let ctx = Ctx::seed();
     let before = ctx.units_rows().await;
-    let patch = json!({ "id": 5001, "invoiceDescription": "M365 BP", "units": 99, "contractID": 992 });
+    let patch = json!({ "id": 5001, "invoiceDescription": "M365 BP", "units": 99, "contractID": 992,
+                        "unitPrice": 1.0, "unitCost": 1.0, "internalDescription": "no", "adjustedPrice": "21.5" });
     assert_eq!(
         ctx.call("PATCH", "Contracts/991/Services", Some(patch)).await.expect(200),
         json!({ "itemId": 5001 })
     );
     let line = ctx.get("ContractServices/5001").await.expect(200)["item"].clone();
     assert_eq!(line["invoiceDescription"], "M365 BP");
+    assert_eq!(line["adjustedPrice"], 21.5, "a decimal sent as a string is a number");
+    // Every other field is ignored on update (Autotask help, ContractServicesEntity).
     assert_eq!(line["contractID"], 991);
     assert_eq!(line["unitPrice"], 22.0);
+    assert_eq!(line["internalDescription"], Json::Null);
     assert_eq!(ctx.units_rows().await, before);
 
     let put = json!({ "id": 5001, "unitPrice": 20.0 });
     ctx.call("PUT", "Contracts/991/Services", Some(put)).await.expect(200);
     let line = ctx.get("ContractServices/5001").await.expect(200)["item"].clone();
-    assert_eq!((line["unitPrice"].clone(), line["invoiceDescription"].clone()), (json!(20.0), Json::Null));
+    assert_eq!(
+        (line["unitPrice"].clone(), line["invoiceDescription"].clone(), line["adjustedPrice"].clone()),
+        (json!(22.0), Json::Null, Json::Null),
+        "PUT nulls the omitted updatable fields only"
+    );
 
-    ctx.call("PATCH", "Contracts/992/Services", Some(json!({ "id": 5001, "unitPrice": 1.0 })))
+    ctx.call("PATCH", "Contracts/992/Services", Some(json!({ "id": 5001, "adjustedPrice": 1.0 })))
         .await
         .expect_errors();
-    ctx.call("PATCH", "Contracts/991/Services", Some(json!({ "unitPrice": 1.0 }))).await.expect_errors();
-    ctx.call("PATCH", "Contracts/991/Services", Some(json!({ "id": 5001, "unitPrice": "cheap" })))
+    ctx.call("PATCH", "Contracts/991/Services", Some(json!({ "adjustedPrice": 1.0 }))).await.expect_errors();
+    let cheap = ctx
+        .call("PATCH", "Contracts/991/Services", Some(json!({ "id": 5001, "adjustedPrice": "cheap" })))
         .await
         .expect_errors();
+    assert_eq!(cheap, "adjustedPrice: the value \"cheap\" is not a valid double.");
 }
 
 #[tokio::test]

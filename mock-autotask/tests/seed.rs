@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::Ctx;
 use mock_autotask::MockConfig;
 use serde_json::{Value as Json, json};
@@ -60,7 +62,7 @@ fn every_bad_entity_is_named_with_its_field() {
             "$.contracts[0].startDate: `first of January` is not a date-time; expected `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DD`",
             "$.services[0]: expected an object, found a string",
             "$.contractServices[0]: missing field `serviceID`",
-            "$.contractServiceUnits[2].units: invalid value: integer `-1`, expected u32",
+            "$.contractServiceUnits[2].units: invalid value: integer `-1`, expected a whole number from 0 up",
         ],
     );
 }
@@ -116,4 +118,62 @@ async fn fields_beyond_the_mocks_own_are_kept_and_served() {
     // The state dump keeps them too, so a fixture round-trips through the mock.
     let state = ctx.send(Ctx::request("GET", "/__mock/state", None, false)).await.expect(200);
     assert_eq!(state["snapshot"]["contracts"][0]["contractPeriodType"], 3);
+}
+
+/// Whether `served` says what `given` says: numbers as numbers (`22` is `22.0`), date-times as
+/// instants (`2026-01-01` is `2026-01-01T00:00:00Z`), everything else exactly.
+fn same(given: &Json, served: &Json) -> bool {
+    match (given, served) {
+        (Json::Number(a), Json::Number(b)) => a.as_f64() == b.as_f64(),
+        (Json::String(a), Json::String(b)) if a != b => {
+            let (a, b) = (mock_autotask::dates::parse(a), mock_autotask::dates::parse(b));
+            a.is_some() && a == b
+        }
+        (Json::Array(a), Json::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same(a, b)),
+        (Json::Object(a), Json::Object(b)) => {
+            a.len() == b.len()
+                && a.iter().all(|(key, value)| b.get(key).is_some_and(|other| same(value, other)))
+        }
+        _ => given == served,
+    }
+}
+
+/// Every `fixtures/*/autotask.json` seeds the mock, and every entity comes back from
+/// `GET /{E}/{id}` with every field it was given, meaning the same.
+#[tokio::test]
+async fn every_fixture_loads_and_every_entity_is_served_with_every_field_it_carries() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let mut folders: Vec<_> = std::fs::read_dir(&root)
+        .expect("fixtures")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|folder| folder.join("autotask.json").is_file())
+        .collect();
+    folders.sort();
+    assert!(folders.len() >= 4, "{folders:?}");
+    for folder in folders {
+        let name = folder.file_name().unwrap().to_string_lossy().into_owned();
+        let config = MockConfig::from_fixture(&folder).unwrap_or_else(|err| panic!("{name}: {err}"));
+        let ctx = Ctx::with(config.with_threshold_latency(Duration::ZERO, Duration::ZERO));
+        let given: Json =
+            serde_json::from_slice(&std::fs::read(folder.join("autotask.json")).unwrap()).unwrap();
+        for (array, entity) in [
+            ("companies", "Companies"),
+            ("contracts", "Contracts"),
+            ("services", "Services"),
+            ("contractServices", "ContractServices"),
+            ("contractServiceUnits", "ContractServiceUnits"),
+        ] {
+            for item in given[array].as_array().unwrap() {
+                let served = ctx.get(&format!("{entity}/{}", item["id"])).await.expect(200)["item"].clone();
+                for (field, value) in item.as_object().unwrap() {
+                    assert!(
+                        same(value, &served[field]),
+                        "{name}: {entity} {}: {field} given {value}, served {}",
+                        item["id"],
+                        served[field]
+                    );
+                }
+            }
+        }
+    }
 }

@@ -304,8 +304,14 @@ async fn seed_replaces_the_periods_and_the_reset_baseline() {
     assert_eq!(get(&app, "/api/billing/2026-12-25").await.ok()["totalCount"], 2);
     let mut broken = seed();
     broken.billing[0].customer_code = "UNKNOWN".to_owned();
-    control(&app, "POST", "/__mock/seed", Some(serde_json::to_value(broken).expect("json")))
-        .await
-        .error(400, "invalid_body");
-    control(&app, "POST", "/__mock/seed", Some(json!({"format": "nope"}))).await.error(400, "invalid_body");
+    let refused = control(&app, "POST", "/__mock/seed", Some(json!([seed(), broken]))).await;
+    refused.error(400, "invalid_body");
+    assert_eq!(
+        refused.json["message"], "$[1].billing[0].customerCode: customer `UNKNOWN` is not in `customers`",
+        "the seed in force is kept"
+    );
+    let refused = control(&app, "POST", "/__mock/seed", Some(json!({"format": "nope"}))).await;
+    refused.error(400, "invalid_body");
+    assert_eq!(refused.json["message"], "$.format: expected `billsync.atria/v1`, found \"nope\"");
+    assert_eq!(get(&app, "/api/billing/2026-12-25").await.ok()["totalCount"], 2);
 }

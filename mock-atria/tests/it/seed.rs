@@ -37,7 +37,7 @@ fn bad_fixtures_name_the_json_path() {
     );
     check(
         &damaged(|seed| seed["billing"][3]["thisMonthCount"] = json!("25")),
-        &["$.billing[3].thisMonthCount: invalid type: string \"25\", expected u32"],
+        &["$.billing[3].thisMonthCount: invalid type: string \"25\", expected a whole number from 0 up"],
     );
     check(
         &damaged(|seed| seed["period"]["endDate"] = json!("25 November")),
@@ -77,4 +77,23 @@ fn a_fixture_file_is_named_in_every_problem() {
             file.display()
         )]
     );
+}
+
+/// Every `fixtures/*/atria.json` seeds the mock, which then holds the period exactly as given.
+#[test]
+fn every_fixture_seeds_the_mock_as_it_is_written() {
+    let root = fixture_dir().join("..");
+    let mut files: Vec<_> = std::fs::read_dir(&root)
+        .expect("fixtures")
+        .map(|entry| entry.expect("entry").path().join("atria.json"))
+        .filter(|file| file.is_file())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "{files:?}");
+    for file in files {
+        let given = mock_atria::seed::load(&file).unwrap_or_else(|problems| panic!("{problems:?}"));
+        let config = MockConfig::from_fixture(file.parent().unwrap()).expect("the fixture seeds the mock");
+        let state = mock_atria::AppState::new(config).expect("a valid seed");
+        assert_eq!(state.snapshot(given.period.end_date), Some(given), "{}", file.display());
+    }
 }

@@ -165,7 +165,7 @@ pub fn camel_case(name: &str) -> String {
 /// A JSON Schema for one swagger model: camelCase property names, every property nullable,
 /// no other properties allowed, `date-time` strings in UTC with `Z`.
 pub fn model_schema(model: &str) -> Json {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/autotask-openapi-subset.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/autotask-openapi-subset.json");
     let swagger: Json =
         serde_json::from_slice(&std::fs::read(path).expect("swagger subset")).expect("swagger JSON");
     let definitions = swagger["definitions"].as_object().expect("definitions");
