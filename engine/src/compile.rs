@@ -93,32 +93,20 @@ fn compile_inner(input: CompileInput<'_>) -> Result<(Plan, ActionRows), CompileE
         }
         hex::encode(hasher.finalize())
     };
-    let canonical = spec.canonical();
-    let plan = Plan {
+    let mut plan = Plan {
         format: PLAN_FORMAT.to_owned(),
         plan_id,
+        digest: String::new(),
         as_of,
         job: JobInfo { label: spec.label.clone(), spec_sha256 },
         period: period.clone(),
         inputs,
-        settings: Settings {
-            billing_period: spec.billing_period.to_string(),
-            customers: canonical.customers,
-            pro_rated_transactions: spec.pro_rated_transactions,
-            allow_create_items: spec.allow_create_items,
-            sku_type: spec.sku_type,
-            customer_match: spec.customer_match,
-            sku_map: spec.sku_map.clone(),
-            overrides: spec.overrides.clone(),
-            zero_unbilled_lines: spec.zero_unbilled_lines,
-            guards: spec.guards,
-            log_level: spec.log_level,
-            effective_date,
-        },
+        settings: Settings::from_spec(spec, effective_date),
         summary: Summary::of(&actions),
         actions,
         log,
     };
+    plan.digest = plan.content_digest();
     Ok((plan, rows))
 }
 

@@ -114,6 +114,8 @@ impl Online {
             .env("AUTOTASK_INTEGRATION_CODE", INTEGRATION_CODE)
             .env("ATRIA_TOKEN", "mock-atria-token")
             .env("NO_COLOR", "1")
+            // Each test's own writer locks, so that tests applying one plan do not meet.
+            .env("BILLSYNC_STATE_DIR", self.dir.path().join("state"))
             .stdin(Stdio::null());
         command
     }
