@@ -190,6 +190,24 @@ impl Breaker {
         self.stopped.lock().expect("never poisoned").get_or_insert(reason);
     }
 
+    /// Runs one request (with the client's own retries), but never past the point where apply
+    /// gives up: a persistent outage ends in `--give-up-after`, not in the sum of every retry.
+    /// A write cut off this way was journaled as an intent; the rerun reads its line back.
+    async fn bounded<T>(
+        &self,
+        request: impl std::future::Future<Output = Result<T, ClientError>>,
+    ) -> Result<Result<T, ClientError>, ApplyError> {
+        let idle = self.last_progress.lock().expect("never poisoned").elapsed();
+        let left = self.give_up_after.saturating_sub(idle);
+        match tokio::time::timeout(left, request).await {
+            Ok(outcome) => Ok(outcome),
+            Err(_) => {
+                self.stop("no progress".to_owned());
+                Err(ApplyError::NoProgress { seconds: self.give_up_after.as_secs() })
+            }
+        }
+    }
+
     /// Waits before attempt `attempt + 1`, never past the point where apply would give up.
     async fn backoff(&self, attempt: u32) -> Result<(), ApplyError> {
         let wait = crate::http::backoff(attempt, WRITE_BACKOFF, None);
@@ -303,6 +321,8 @@ async fn run(
 ) -> Result<(), ApplyError> {
     let changes: Vec<&Action> = plan.actions.iter().filter(|action| action.kind.is_change()).collect();
     let states: Vec<ActionState> = changes.iter().map(|action| journal.state(&action_key(action))).collect();
+    // Reads are bounded too: an outage ends apply in `--give-up-after`, whatever it hits.
+    let breaker = Breaker::new(options.give_up_after);
 
     // Budget: every write still to do, plus a refresh and a verification per 500 lines, plus
     // the lines of planned creates.
@@ -318,7 +338,7 @@ async fn run(
         2 * changes.len().div_ceil(IN_CHUNK) as u64 + create_contracts.len().div_ceil(IN_CHUNK) as u64;
     let needed = writes + reads + 1;
     if writes > 0 {
-        let threshold = client.threshold().await?;
+        let threshold = breaker.bounded(client.threshold()).await??;
         let limit = threshold.external_request_threshold;
         let used = threshold.current_timeframe_request_count;
         let left = limit.saturating_sub(used);
@@ -331,7 +351,7 @@ async fn run(
     // for the service may exist already (an earlier run, its journal lost; someone else).
     let mut found: BTreeMap<usize, FoundLine> = BTreeMap::new();
     if !create_contracts.is_empty() {
-        let existing = lines_of(client, &create_contracts).await?;
+        let existing = breaker.bounded(lines_of(client, &create_contracts)).await??;
         for &index in &creates {
             let action = changes[index];
             let mut matching = existing.iter().filter(|line| {
@@ -349,8 +369,10 @@ async fn run(
     lines.extend(found.values().map(|found| found.line));
     lines.sort_unstable();
     lines.dedup();
-    let rows = units_of(client, &lines).await?;
+    let rows = breaker.bounded(units_of(client, &lines)).await??;
     let rows_by_line = group_rows(rows);
+    // The reads took their time; the writes get the whole bound.
+    breaker.progress();
 
     let progress = options.progress.then(|| {
         let bar = indicatif::ProgressBar::new(pending.len() as u64);
@@ -362,13 +384,8 @@ async fn run(
         );
         bar
     });
-    let context = Context {
-        client,
-        journal: Mutex::new(journal),
-        log: Mutex::new(Vec::new()),
-        progress,
-        breaker: Breaker::new(options.give_up_after),
-    };
+    let context =
+        Context { client, journal: Mutex::new(journal), log: Mutex::new(Vec::new()), progress, breaker };
 
     let mut touched: Vec<(usize, i64)> = Vec::new();
     for (index, action) in changes.iter().enumerate() {
@@ -440,7 +457,7 @@ async fn run(
             }
         }
     }
-    let Context { journal, log: task_log, .. } = context;
+    let Context { journal, log: task_log, breaker, .. } = context;
     drop(journal);
     let mut task_log = task_log.into_inner().expect("tasks are done");
     task_log.sort_by(|a, b| (a.at, &a.customer_code).cmp(&(b.at, &b.customer_code)));
@@ -455,7 +472,8 @@ async fn run(
     verify_lines.sort_unstable();
     verify_lines.dedup();
     if !verify_lines.is_empty() {
-        let rows = units_of(client, &verify_lines).await?;
+        breaker.progress();
+        let rows = breaker.bounded(units_of(client, &verify_lines)).await??;
         let rows_by_line = group_rows(rows);
         for (index, line) in &touched {
             let action = changes[*index];
@@ -603,13 +621,14 @@ async fn create_line(context: &Context<'_>, action: &Action, key: &str) -> Resul
     let mut last_problem = format!("no answer after {ATTEMPTS} attempts");
     for attempt in 0..ATTEMPTS {
         context.breaker.check()?;
-        match context.client.create(&format!("Contracts/{contract_id}/Services"), &body).await {
+        let path = format!("Contracts/{contract_id}/Services");
+        match context.breaker.bounded(context.client.create(&path, &body)).await? {
             Ok(line) => {
                 context.breaker.progress();
                 return Ok(Some(line));
             }
             Err(ClientError::Ambiguous { message, .. }) => {
-                let lines = lines_of(context.client, &[contract_id]).await?;
+                let lines = context.breaker.bounded(lines_of(context.client, &[contract_id])).await??;
                 if let Some(line) = lines.iter().find(|line| line.service_id == service_id) {
                     context.breaker.progress();
                     return Ok(Some(line.id));
@@ -642,7 +661,7 @@ async fn create_line(context: &Context<'_>, action: &Action, key: &str) -> Resul
 
 /// The units of one line at the action's effective date, read now.
 async fn read_units(context: &Context<'_>, action: &Action, line: i64) -> Result<u32, ApplyError> {
-    let rows = units_of(context.client, &[line]).await?;
+    let rows = context.breaker.bounded(units_of(context.client, &[line])).await??;
     Ok(units_at(&rows, action_effective(action)))
 }
 
@@ -676,7 +695,7 @@ async fn post_adjustment(
     let mut last_problem = String::new();
     for attempt in 0..ATTEMPTS {
         context.breaker.check()?;
-        match context.client.create("ContractServiceAdjustments", &body).await {
+        match context.breaker.bounded(context.client.create("ContractServiceAdjustments", &body)).await? {
             Ok(item_id) => {
                 context.breaker.progress();
                 context.record(Record::Done {
