@@ -1,5 +1,5 @@
 //! The one table of log codes: AT01–AT24 keep the seed's meanings, levels and wording (obvious
-//! typos fixed), AT25–AT33 are billsync's additions.
+//! typos fixed), AT25 and later are billsync's additions.
 
 use std::fmt;
 
@@ -123,6 +123,8 @@ codes! {
         "{customerName} {name}: already applied by an earlier run of this plan";
     AT33 => Error, "Autotask rejected an adjustment",
         "{customerName} Autotask rejected the adjustment of {name} from {from} to {to}: {error}";
+    AT34 => Warning, "Several Atria customers map to one Autotask company",
+        "{customerName} ({customerCode}): Autotask company {companyId} is also the company of {others}; skipped, since their changes would conflict on one contract. Give each Atria customer its own Billing Identifier";
 }
 
 impl Code {
@@ -207,9 +209,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_table_runs_from_at01_to_at33_in_order() {
+    fn the_table_runs_from_at01_in_order() {
         let names: Vec<String> = Code::ALL.iter().map(|code| code.to_string()).collect();
-        let expected: Vec<String> = (1..=33).map(|n| format!("AT{n:02}")).collect();
+        let expected: Vec<String> = (1..=Code::ALL.len()).map(|n| format!("AT{n:02}")).collect();
         assert_eq!(names, expected);
     }
 
