@@ -642,6 +642,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration(" 90s "), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        for bad in ["", "0s", "soon", "-1s", "2 weeks", "1e400s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_database_lock_is_named_by_a_hash_without_the_user() {
+        let dir = tempfile::tempdir().expect("dir");
+        for (file, user) in [("alice", "alice@example.com"), ("bob", "bob@example.com")] {
+            std::fs::write(dir.path().join(file), user).expect("write");
+        }
+        let name = |base: &str, user_file: &str| {
+            let path = dir.path().join(user_file);
+            let yaml = format!(
+                "version: 1\nlabel: x\nautotask:\n  baseUrl: \"{base}\"\n  zoneUser: a@b.c\n  username: {{ file: \"{}\" }}\n  secret: {{ env: S }}\n  integrationCode: {{ env: I }}\n",
+                path.display()
+            );
+            let spec = crate::spec::parse(&yaml).expect("spec");
+            database_lock_name(spec.autotask.as_ref().expect("autotask")).expect("name")
+        };
+        let alice = name("https://webservices14.autotask.net/ATServicesRest/", "alice");
+        assert!(alice.starts_with("autotask-") && !alice.contains("alice"), "{alice}");
+        assert_eq!(alice, name("https://WEBSERVICES14.autotask.net/ATServicesRest", "alice"));
+        assert_ne!(alice, name("https://webservices14.autotask.net/ATServicesRest/", "bob"));
+        assert_ne!(alice, name("https://webservices2.autotask.net/ATServicesRest/", "alice"));
+    }
+
+    #[test]
     fn the_log_is_json_lines_or_csv_by_file_name() {
         let entry = TimedEntry {
             at: "2026-11-24T22:00:00Z".parse().expect("time"),

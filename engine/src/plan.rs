@@ -432,3 +432,60 @@ impl Plan {
         self.summary.changes() > 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed_plan() -> (JobSpec, Plan) {
+        let spec = crate::spec::parse(include_str!("../../fixtures/seed-example/job.yaml")).expect("spec");
+        let atria = crate::snapshot::parse_atria(include_bytes!("../../fixtures/seed-example/atria.json"))
+            .expect("atria");
+        let autotask =
+            crate::snapshot::parse_autotask(include_bytes!("../../fixtures/seed-example/autotask.json"))
+                .expect("autotask");
+        let as_of = "2026-11-24T22:00:00Z".parse().expect("time");
+        let plan = crate::compile::compile(crate::compile::CompileInput {
+            spec: &spec,
+            atria: &atria,
+            autotask: &autotask,
+            as_of,
+        })
+        .expect("compiles");
+        (spec, plan)
+    }
+
+    #[test]
+    fn the_digest_covers_everything_but_itself_and_survives_json() {
+        let (_, plan) = seed_plan();
+        assert_eq!(plan.digest, plan.content_digest());
+        assert_eq!(plan.short_digest().len(), 12);
+        let reread = Plan::from_json(plan.to_json().as_bytes()).expect("reads back");
+        assert!(reread.check(None).is_ok());
+        assert!(reread.check(Some(&plan.digest[..12].to_uppercase())).is_ok());
+        assert!(reread.check(Some(&plan.digest[..8])).is_err(), "fewer than 12 digits bind nothing");
+
+        let mut label = plan.clone();
+        label.job.label.push('!');
+        let error = label.check(None).expect_err("the label is content");
+        assert!(error.to_string().starts_with("the plan changed since it was made: its content hashes to"));
+        let mut message = plan.clone();
+        message.log[0].message.push('!');
+        assert!(message.check(None).is_err(), "the log is content");
+        let mut old = plan;
+        old.digest.clear();
+        assert!(matches!(old.check(None), Err(PlanCheckError::NoDigest)));
+    }
+
+    #[test]
+    fn the_specs_settings_are_compared_key_by_key() {
+        let (spec, plan) = seed_plan();
+        assert!(plan.settings.differences(&spec).is_empty());
+        let mut other = spec.clone();
+        other.allow_create_items = !other.allow_create_items;
+        other.guards.max_decrease_percent = 10;
+        other.log_level = LogLevel::Error;
+        other.autotask = None;
+        assert_eq!(plan.settings.differences(&other), ["allowCreateItems", "guards"]);
+    }
+}
