@@ -225,16 +225,29 @@ struct Content<'a> {
     log: &'a [LogEntry],
 }
 
-/// Writes into a hasher, so the digest needs no copy of the plan's JSON in memory.
-struct HashWriter(Sha256);
+/// Hands the serialized JSON to a hashing thread in 1 MiB blocks: a big plan (1M rows, hundreds
+/// of megabytes) is hashed while it is still being serialized, and never held in memory whole.
+struct HashWriter {
+    block: Vec<u8>,
+    blocks: std::sync::mpsc::SyncSender<Vec<u8>>,
+}
+
+const HASH_BLOCK: usize = 1 << 20;
 
 impl std::io::Write for HashWriter {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.update(bytes);
+        self.block.extend_from_slice(bytes);
+        if self.block.len() >= HASH_BLOCK {
+            self.flush()?;
+        }
         Ok(bytes.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
+        if !self.block.is_empty() {
+            let block = std::mem::replace(&mut self.block, Vec::with_capacity(HASH_BLOCK + 4096));
+            self.blocks.send(block).map_err(|_| std::io::Error::other("the hashing thread stopped"))?;
+        }
         Ok(())
     }
 }
@@ -270,10 +283,21 @@ impl Plan {
             actions: &self.actions,
             log: &self.log,
         };
-        let mut writer = std::io::BufWriter::with_capacity(1 << 16, HashWriter(Sha256::new()));
-        serde_json::to_writer(&mut writer, &content).expect("plans always serialize");
-        let HashWriter(hasher) = writer.into_inner().unwrap_or_else(|_| unreachable!("hashing cannot fail"));
-        hex::encode(hasher.finalize())
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        std::thread::scope(|scope| {
+            let hashing = scope.spawn(move || {
+                let mut hasher = Sha256::new();
+                for block in receiver {
+                    hasher.update(&block);
+                }
+                hex::encode(hasher.finalize())
+            });
+            let mut writer = HashWriter { block: Vec::with_capacity(HASH_BLOCK + 4096), blocks: sender };
+            serde_json::to_writer(&mut writer, &content).expect("plans always serialize");
+            std::io::Write::flush(&mut writer).expect("the hashing thread runs until the sender is dropped");
+            drop(writer);
+            hashing.join().expect("hashing does not panic")
+        })
     }
 
     /// The first 12 characters of the digest, as every rendering shows it.
