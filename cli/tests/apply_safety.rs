@@ -326,11 +326,12 @@ fn a_spec_other_than_the_plans_is_refused_naming_the_keys() {
 
 /// A synthetic world (many changes) as a fixture folder in `dir`.
 fn synthetic_fixture(dir: &Path) -> PathBuf {
-    let (atria, autotask) = billsync::synth::generate(billsync::synth::SynthConfig {
-        customers: 40,
-        rows_per_customer: 8,
-        seed: 9,
-    });
+    synthetic_fixture_of(dir, 40)
+}
+
+fn synthetic_fixture_of(dir: &Path, customers: usize) -> PathBuf {
+    let (atria, autotask) =
+        billsync::synth::generate(billsync::synth::SynthConfig { customers, rows_per_customer: 8, seed: 9 });
     let fixture = dir.join("synthetic");
     std::fs::create_dir_all(&fixture).expect("dir");
     std::fs::write(fixture.join("atria.json"), serde_json::to_vec(&atria).expect("json")).expect("write");
@@ -416,4 +417,32 @@ fn a_401_in_the_middle_stops_apply_at_once_and_the_log_lists_what_landed() {
     let per_line = online.adjustments_per_line();
     assert_eq!(per_line.len(), changes, "every change landed");
     assert!(per_line.values().all(|count| *count == 1), "each change once: {per_line:?}");
+}
+
+#[test]
+fn the_call_budget_holds_past_one_batch_of_500() {
+    let world = tempfile::tempdir().expect("dir");
+    let online = Online::start_in(synthetic_fixture_of(world.path(), 160));
+    online.plan_from_fixture();
+    let plan = billsync::plan::Plan::load(&online.path("plan.json")).expect("plan");
+    let touched = plan.summary.changes() as u64;
+    assert!(touched > 500, "{touched} changes: more than one batch");
+    let create_contracts = plan
+        .actions
+        .iter()
+        .filter(|action| action.kind == billsync::plan::ActionKind::Create)
+        .filter_map(|action| action.contract_id)
+        .collect::<std::collections::BTreeSet<i64>>()
+        .len() as u64;
+    let output = online.apply();
+    assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
+    let writes = ledger(&online).len() as u64;
+    let calls = online.get("/__mock/stats")["total"].as_u64().expect("total");
+    // W + 2·⌈T/500⌉ + ⌈C/500⌉, plus zone and threshold (measured: 634 of 634 with W 627,
+    // T 580, C 42).
+    let budget = writes + 2 * touched.div_ceil(500) + create_contracts.div_ceil(500) + 2;
+    assert!(calls <= budget, "{calls} calls > {budget} (W {writes}, T {touched}, C {create_contracts})");
+    let again = online.apply();
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(ledger(&online).len() as u64, writes, "a rerun writes nothing");
 }
