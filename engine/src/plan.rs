@@ -300,10 +300,17 @@ impl Plan {
         })
     }
 
-    /// The first 12 characters of the digest, as every rendering shows it.
+    /// The first 12 characters of the digest, as every rendering shows it; `none` or `invalid`
+    /// for a plan without one or with anything but hex digits in it (a hand-edited digest must
+    /// neither panic a rendering nor reach a terminal).
     pub fn short_digest(&self) -> &str {
-        // `get`: a hand-edited digest may hold anything, and must not panic a rendering.
-        self.digest.get(..12).unwrap_or(&self.digest)
+        if self.digest.is_empty() {
+            "none"
+        } else if !self.digest.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            "invalid"
+        } else {
+            &self.digest[..self.digest.len().min(12)]
+        }
     }
 
     /// What apply checks before it sends anything: the digest matches the content (and
