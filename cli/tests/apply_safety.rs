@@ -446,3 +446,43 @@ fn the_call_budget_holds_past_one_batch_of_500() {
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     assert_eq!(ledger(&online).len() as u64, writes, "a rerun writes nothing");
 }
+
+#[test]
+fn two_specs_naming_one_database_differently_still_meet_one_lock() {
+    let online = Online::start("seed-example");
+    online.plan_from_fixture();
+    // The second writer names the zone by its base URL instead of zone discovery, and applies a
+    // plan of its own (another as-of time): only the lock of the zone found can stop it.
+    let zone = online.get(&format!("/atservicesrest/v1.0/zoneInformation?user={}", common::USERNAME));
+    let base_url = zone["url"].as_str().expect("a zone URL").to_owned();
+    let spec = std::fs::read_to_string(online.path("job.yaml")).expect("spec");
+    std::fs::write(
+        online.path("job-b.yaml"),
+        spec.replace("  baseUrl: \"\"\n", &format!("  baseUrl: \"{base_url}\"\n")),
+    )
+    .expect("write");
+    let mut args = common::plan_args(
+        &online.path("job-b.yaml"),
+        &online.fixture.join("atria.json"),
+        &online.fixture.join("autotask.json"),
+        "2026-11-24T23:00:00Z",
+    );
+    args.extend(["--out".to_owned(), online.arg("plan-b.json")]);
+    let planned = online.command(&[]).args(&args).output().expect("runs");
+    assert!(planned.status.success(), "{}", stderr(&planned));
+
+    hold_first(&online, "ThresholdInformation");
+    let first = online.spawn_apply();
+    online.wait_for_pause();
+    let second = online.run(&["apply", &online.arg("plan-b.json"), "--spec", &online.arg("job-b.yaml")]);
+    release(&online);
+    let first_pid = first.id();
+    let won = first.wait_with_output().expect("output");
+    assert_eq!(second.status.code(), Some(1), "{}\n{}", stdout(&second), stderr(&second));
+    assert!(stderr(&second).contains("this Autotask database"), "{}", stderr(&second));
+    assert!(stderr(&second).contains(&format!("pid {first_pid}")), "{}", stderr(&second));
+    assert_eq!(won.status.code(), Some(0), "{}\n{}", stdout(&won), stderr(&won));
+    let per_line = online.adjustments_per_line();
+    assert_eq!(per_line.len(), 4, "{per_line:?}");
+    assert!(per_line.values().all(|count| *count == 1), "each change once: {per_line:?}");
+}

@@ -152,7 +152,17 @@ pub fn apply_command(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     };
     let report = runtime()?.block_on(async {
         match connect_autotask(&spec).await {
-            Ok(client) => anyhow::Ok(apply(&plan, &client, &options).await?),
+            Ok(client) => {
+                // The spec's name for the database may differ from another writer's (a
+                // `baseUrl` here, zone discovery there): the zone found is locked too. Only
+                // zone discovery, which carries no credentials, has been sent.
+                let _resolved_lock = writer_lock(
+                    &resolved_lock_name(&client, connection)?,
+                    &holder,
+                    "this Autotask database",
+                )?;
+                anyhow::Ok(apply(&plan, &client, &options).await?)
+            }
             // Nothing was sent with the credentials; the log still says why apply stopped.
             Err(error) => Ok(stopped_before_start(error)),
         }
@@ -361,7 +371,17 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::
     };
     let report = runtime.block_on(async {
         match connect_autotask(spec).await {
-            Ok(client) => anyhow::Ok(apply(&plan, &client, &options).await?),
+            Ok(client) => {
+                let _resolved_lock = match &spec.autotask {
+                    Some(connection) => {
+                        let holder = Holder::new("run", &runs_dir.display().to_string(), &plan.plan_id);
+                        let name = resolved_lock_name(&client, connection)?;
+                        Some(writer_lock(&name, &holder, "this Autotask database")?)
+                    }
+                    None => None,
+                };
+                anyhow::Ok(apply(&plan, &client, &options).await?)
+            }
             Err(error) => Ok(stopped_before_start(error)),
         }
     })?;
@@ -449,7 +469,6 @@ impl Holder {
 /// The lock name of an Autotask database: a hash of where it is (the base URL, or the zone
 /// discovery URL and zone user) and the API user, so no credential is ever in a file name.
 fn database_lock_name(connection: &AutotaskConnection) -> anyhow::Result<String> {
-    use sha2::Digest as _;
     let place = if connection.base_url.trim().is_empty() {
         format!(
             "zone {} {}",
@@ -459,6 +478,17 @@ fn database_lock_name(connection: &AutotaskConnection) -> anyhow::Result<String>
     } else {
         format!("base {}", connection.base_url.trim().trim_end_matches('/').to_ascii_lowercase())
     };
+    lock_name_of(&place, connection)
+}
+
+/// The lock name of the database a connected client talks to: its zone's API URL, however the
+/// spec named it (a `baseUrl`, or zone discovery), and the API user.
+fn resolved_lock_name(client: &AutotaskClient, connection: &AutotaskConnection) -> anyhow::Result<String> {
+    lock_name_of(&format!("api {}", client.api_url().as_str().to_ascii_lowercase()), connection)
+}
+
+fn lock_name_of(place: &str, connection: &AutotaskConnection) -> anyhow::Result<String> {
+    use sha2::Digest as _;
     let username = crate::secrets::resolve("autotask.username", &connection.username)
         .map_err(|error| anyhow::anyhow!("{error}"))?;
     let mut hasher = sha2::Sha256::new();
