@@ -164,25 +164,23 @@ pub fn apply_command(args: ApplyArgs) -> anyhow::Result<ExitCode> {
                 anyhow::Ok(apply(&plan, &client, &options).await?)
             }
             // Nothing was sent with the credentials; the log still says why apply stopped.
-            Err(error) => Ok(stopped_before_start(error)),
+            Err(error) => stopped_before_start(error),
         }
     })?;
     finish_apply(&report, spec.log_level, args.log.as_deref(), &journal_path)
 }
 
-/// The report of an apply that could not connect.
-fn stopped_before_start(error: anyhow::Error) -> ApplyReport {
-    let error = match error.downcast::<crate::autotask::ClientError>() {
-        Ok(client) => ApplyError::Client(client),
-        Err(other) => ApplyError::Client(crate::autotask::ClientError::Connect(format!("{other:#}"))),
-    };
+/// The report of an apply that could not connect (zone discovery, a refused host): it still
+/// prints and writes its log. Any other error (a missing secret) stays an error of its own.
+fn stopped_before_start(error: anyhow::Error) -> anyhow::Result<ApplyReport> {
+    let error = ApplyError::Client(error.downcast::<crate::autotask::ClientError>()?);
     let text = error.to_string();
     let message = text.strip_prefix(&format!("{} ", error.code())).unwrap_or(&text).to_owned();
-    ApplyReport {
+    Ok(ApplyReport {
         log: vec![TimedEntry::now(error.code(), None, message)],
         stopped: Some(error),
         ..ApplyReport::default()
-    }
+    })
 }
 
 fn autotask_connection(spec: &JobSpec) -> anyhow::Result<&AutotaskConnection> {
@@ -382,7 +380,7 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::
                 };
                 anyhow::Ok(apply(&plan, &client, &options).await?)
             }
-            Err(error) => Ok(stopped_before_start(error)),
+            Err(error) => stopped_before_start(error),
         }
     })?;
     let mut log = plan_log;
