@@ -32,6 +32,10 @@ pub use crate::secrets::AutotaskCredentials;
 use crate::secrets::Scrubber;
 use crate::spec::AutotaskConnection;
 
+/// Values of `Inner::refused`.
+const REFUSED_401: u8 = 1;
+const REFUSED_403: u8 = 2;
+
 /// The most ids one `in` condition carries, and the page size asked for.
 pub const MAX_RECORDS: usize = 500;
 
@@ -94,6 +98,10 @@ pub enum ClientError {
         "AT02 Failed to connect to Autotask: Error reported was: `{endpoint}` answered with a redirect (HTTP {status}) to `{target}`; billsync follows no redirect, so that the credentials go only to the hosts allowed: point `autotask.baseUrl` or `autotask.zoneDiscoveryUrl` at the final address"
     )]
     Redirect { endpoint: String, status: u16, target: String },
+    #[error(
+        "AT02 Failed to connect to Autotask: Error reported was: permission refused (HTTP 403); the API user may not do this"
+    )]
+    Forbidden,
     #[error("AT02 Failed to connect to Autotask: Error reported was: {0}")]
     Connect(String),
     #[error(
@@ -138,6 +146,8 @@ struct Inner {
     options: ClientOptions,
     endpoints: Mutex<HashMap<String, Arc<Semaphore>>>,
     requests: AtomicU64,
+    /// Set by a 401 or 403: refused credentials stop every request after it, at once.
+    refused: std::sync::atomic::AtomicU8,
 }
 
 impl std::fmt::Debug for AutotaskClient {
@@ -257,6 +267,7 @@ impl AutotaskClient {
                 options,
                 endpoints: Mutex::default(),
                 requests: AtomicU64::new(0),
+                refused: std::sync::atomic::AtomicU8::new(0),
             }),
         };
         let discovered = connection.base_url.trim().is_empty();
@@ -446,6 +457,12 @@ impl AutotaskClient {
                     .acquire()
                     .await
                     .map_err(|_| ClientError::Connect("the client is shutting down".into()))?;
+                // After refused credentials, nothing more is sent with them.
+                match self.inner.refused.load(Ordering::SeqCst) {
+                    REFUSED_401 => return Err(ClientError::Auth { status: 401, detail: String::new() }),
+                    REFUSED_403 => return Err(ClientError::Forbidden),
+                    _ => {}
+                }
                 self.inner.requests.fetch_add(1, Ordering::Relaxed);
                 let mut request = self.inner.http.request(method.clone(), url.clone());
                 if kind != Kind::Zone {
@@ -486,7 +503,22 @@ impl AutotaskClient {
                     });
                 }
                 Outcome::Answer { status: StatusCode::UNAUTHORIZED, .. } if kind != Kind::Zone => {
+                    let _ = self.inner.refused.compare_exchange(
+                        0,
+                        REFUSED_401,
+                        Ordering::SeqCst,
+                        Ordering::SeqCst,
+                    );
                     return Err(ClientError::Auth { status: 401, detail: String::new() });
+                }
+                Outcome::Answer { status: StatusCode::FORBIDDEN, .. } if kind != Kind::Zone => {
+                    let _ = self.inner.refused.compare_exchange(
+                        0,
+                        REFUSED_403,
+                        Ordering::SeqCst,
+                        Ordering::SeqCst,
+                    );
+                    return Err(ClientError::Forbidden);
                 }
                 Outcome::Answer { status, retry_after, body } => {
                     let text = api_text(&body);
@@ -498,6 +530,12 @@ impl AutotaskClient {
                         && status == StatusCode::INTERNAL_SERVER_ERROR
                         && refuses_credentials(&text)
                     {
+                        let _ = self.inner.refused.compare_exchange(
+                            0,
+                            REFUSED_401,
+                            Ordering::SeqCst,
+                            Ordering::SeqCst,
+                        );
                         return Err(ClientError::Auth { status: 500, detail: format!(": {message}") });
                     }
                     let throttled = status == StatusCode::TOO_MANY_REQUESTS

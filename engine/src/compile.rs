@@ -93,32 +93,20 @@ fn compile_inner(input: CompileInput<'_>) -> Result<(Plan, ActionRows), CompileE
         }
         hex::encode(hasher.finalize())
     };
-    let canonical = spec.canonical();
-    let plan = Plan {
+    let mut plan = Plan {
         format: PLAN_FORMAT.to_owned(),
         plan_id,
+        digest: String::new(),
         as_of,
         job: JobInfo { label: spec.label.clone(), spec_sha256 },
         period: period.clone(),
         inputs,
-        settings: Settings {
-            billing_period: spec.billing_period.to_string(),
-            customers: canonical.customers,
-            pro_rated_transactions: spec.pro_rated_transactions,
-            allow_create_items: spec.allow_create_items,
-            sku_type: spec.sku_type,
-            customer_match: spec.customer_match,
-            sku_map: spec.sku_map.clone(),
-            overrides: spec.overrides.clone(),
-            zero_unbilled_lines: spec.zero_unbilled_lines,
-            guards: spec.guards,
-            log_level: spec.log_level,
-            effective_date,
-        },
+        settings: Settings::from_spec(spec, effective_date),
         summary: Summary::of(&actions),
         actions,
         log,
     };
+    plan.digest = plan.content_digest();
     Ok((plan, rows))
 }
 
@@ -139,6 +127,7 @@ fn decide_all(
         resolved: HashMap::new(),
         actions: Vec::new(),
         row_arena: Vec::new(),
+        shared_companies: HashMap::new(),
     };
     let period_end = period.end_date.to_string();
 
@@ -164,6 +153,28 @@ fn decide_all(
     for (row_index, row) in atria.billing.iter().enumerate() {
         if row.billable && in_scope(&row.customer_code) {
             rows_by_customer.entry(row.customer_code.as_str()).or_default().push(row_index);
+        }
+    }
+
+    // Several customers in scope on one company would plan conflicting changes to one contract
+    // (two targets for one line, two creates of one service): each of them is skipped (AT34).
+    let processed = customers_by_code.values().filter(|customer| match customer.status {
+        CustomerStatus::Active => rows_by_customer.contains_key(customer.short_name.as_str()),
+        CustomerStatus::Deprovisioned => {
+            in_scope(&customer.short_name)
+                && (spec.zero_unbilled_lines || rows_by_customer.contains_key(customer.short_name.as_str()))
+        }
+    });
+    let mut by_company: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+    for customer in processed {
+        if let Some(company_id) = compiler.company_id_of(customer) {
+            by_company.entry(company_id).or_default().push(customer.short_name.as_str());
+        }
+    }
+    for codes in by_company.values().filter(|codes| codes.len() > 1) {
+        for code in codes {
+            let others = codes.iter().copied().filter(|other| other != code).collect();
+            compiler.shared_companies.insert(code, others);
         }
     }
 
@@ -345,6 +356,8 @@ struct Compiler<'a> {
     resolved: HashMap<Option<String>, Resolution>,
     actions: Vec<Planned>,
     row_arena: Vec<u32>,
+    /// Customer code → the other customers in scope that resolve to its company (AT34).
+    shared_companies: HashMap<&'a str, Vec<&'a str>>,
 }
 
 /// Who an action is about, and the values every message may use.
@@ -445,6 +458,16 @@ impl<'a> Compiler<'a> {
             return;
         };
         context.company_id = Some(company.id);
+        if let Some(others) = self.shared_companies.get(code) {
+            let message = Code::AT34.message(&[
+                ("customerName", name),
+                ("customerCode", code),
+                ("companyId", &company.id.to_string()),
+                ("others", &others.join(", ")),
+            ]);
+            self.push(&context, ActionKind::Skip, Code::AT34, ActionFill::skip(message, all_rows));
+            return;
+        }
 
         let contracts = self.contracts_for(code, company.id);
         let contract = match contracts.as_slice() {
@@ -639,6 +662,20 @@ impl<'a> Compiler<'a> {
                 };
                 self.decide(&context, service, current, 0, fill);
             }
+        }
+    }
+
+    /// The company a customer's Billing Identifier resolves to, as step 3 looks it up.
+    fn company_id_of(&self, customer: &AtriaCustomer) -> Option<i64> {
+        let identifier = customer.billing_identifier.as_deref().map(str::trim).filter(|id| !id.is_empty())?;
+        match self.spec.customer_match {
+            CustomerMatch::Id => {
+                identifier.parse::<i64>().ok().filter(|id| self.index.companies_by_id.contains_key(id))
+            }
+            CustomerMatch::CompanyNumber => match self.index.companies_by_number.get(&fold(identifier)) {
+                Some(companies) if companies.len() == 1 => Some(companies[0].id),
+                _ => None,
+            },
         }
     }
 

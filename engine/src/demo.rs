@@ -87,7 +87,7 @@ fn run(workdir: &Path) -> anyhow::Result<ExitCode> {
         secret: Secret::new(SECRET),
         integration_code: Secret::new(INTEGRATION_CODE),
     };
-    let options = ApplyOptions { journal_path: workdir.join("plan.json.journal.jsonl"), progress: false };
+    let options = ApplyOptions::new(workdir.join("plan.json.journal.jsonl"));
     let report = runtime.block_on(async {
         let client = AutotaskClient::connect(connection, credentials, ClientOptions::default()).await?;
         anyhow::Ok(apply(&plan, &client, &options).await?)

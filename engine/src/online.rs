@@ -4,19 +4,20 @@
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::Args;
 
-use crate::apply::executor::{ApplyOptions, ApplyReport, TimedEntry, apply};
+use crate::apply::executor::{ApplyError, ApplyOptions, ApplyReport, TimedEntry, apply};
 use crate::apply::journal::Journal;
 use crate::autotask::{AutotaskClient, ClientOptions};
 use crate::codes::LogLevel;
 use crate::plan::Plan;
 use crate::schedule::Schedule;
 use crate::secrets::AutotaskCredentials;
-use crate::spec::{self, JobSpec};
+use crate::spec::{self, AutotaskConnection, JobSpec};
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -31,6 +32,35 @@ pub struct ApplyArgs {
     /// Also write the run's AT log here: CSV when the name ends in `.csv`, else JSON lines
     #[arg(long)]
     pub log: Option<PathBuf>,
+    /// Apply only if the plan's digest is this one (or starts with these 12+ hex digits): what
+    /// the reviewers approved
+    #[arg(long, value_name = "SHA")]
+    pub expect_digest: Option<String>,
+    /// Stop (exit 1, journal intact) when no change has completed for this long: `90s`, `2m`,
+    /// `500ms`
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub give_up_after: Duration,
+}
+
+/// `500ms`, `90s`, `2m`, `1h`, or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let seconds_per_unit = match unit.trim() {
+        "ms" => 0.001,
+        "" | "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(format!("`{text}`: expected a duration such as `90s`, `2m` or `500ms`")),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}`: expected a duration such as `90s`, `2m` or `500ms`"))?;
+    Duration::try_from_secs_f64(value * seconds_per_unit)
+        .ok()
+        .filter(|duration| !duration.is_zero())
+        .ok_or_else(|| format!("`{text}`: expected a duration above zero"))
 }
 
 #[derive(Debug, Args)]
@@ -92,20 +122,78 @@ pub(crate) async fn connect_autotask(spec: &JobSpec) -> anyhow::Result<AutotaskC
 pub fn apply_command(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let plan = Plan::load(&args.plan).map_err(|problems| anyhow::anyhow!("{problems}"))?;
     let spec = load_spec(&args.spec)?;
+    // Apply exactly what was reviewed, with the settings it was made with; nothing is sent
+    // before both hold.
+    plan.check(args.expect_digest.as_deref())
+        .map_err(|error| anyhow::anyhow!("{}: {error}; nothing was sent", args.plan.display()))?;
+    let differences = plan.settings.differences(&spec);
+    if !differences.is_empty() {
+        let keys: Vec<String> = differences.iter().map(|key| format!("`{key}`")).collect();
+        anyhow::bail!(
+            "{}: the spec's compile settings differ from the plan's ({}): the plan was made with another spec; apply it with the spec it was made from, or make the plan again from this one. Nothing was sent",
+            args.spec.display(),
+            keys.join(", ")
+        );
+    }
+    let connection = autotask_connection(&spec)?;
+    let holder = Holder::new("apply", &args.plan.display().to_string(), &plan.plan_id);
+    // Hashed: a plan id is only as trustworthy as the file, and names a file here.
+    let plan_lock_name = {
+        use sha2::Digest as _;
+        format!("plan-{}", &hex::encode(sha2::Sha256::digest(plan.plan_id.as_bytes()))[..16])
+    };
+    let _plan_lock = writer_lock(&plan_lock_name, &holder, "this plan")?;
+    let _database_lock = writer_lock(&database_lock_name(connection)?, &holder, "this Autotask database")?;
     let journal_path = args.journal.clone().unwrap_or_else(|| Journal::path_for(&args.plan));
+    let options = ApplyOptions {
+        journal_path: journal_path.clone(),
+        progress: std::io::stderr().is_terminal(),
+        give_up_after: args.give_up_after,
+    };
     let report = runtime()?.block_on(async {
-        let client = connect_autotask(&spec).await?;
-        let options = ApplyOptions { journal_path, progress: std::io::stderr().is_terminal() };
-        anyhow::Ok(apply(&plan, &client, &options).await?)
+        match connect_autotask(&spec).await {
+            Ok(client) => {
+                // The spec's name for the database may differ from another writer's (a
+                // `baseUrl` here, zone discovery there): the zone found is locked too. Only
+                // zone discovery, which carries no credentials, has been sent.
+                let _resolved_lock = writer_lock(
+                    &resolved_lock_name(&client, connection)?,
+                    &holder,
+                    "this Autotask database",
+                )?;
+                anyhow::Ok(apply(&plan, &client, &options).await?)
+            }
+            // Nothing was sent with the credentials; the log still says why apply stopped.
+            Err(error) => stopped_before_start(error),
+        }
     })?;
-    finish_apply(&report, spec.log_level, args.log.as_deref())
+    finish_apply(&report, spec.log_level, args.log.as_deref(), &journal_path)
 }
 
-/// Prints the run's log and summary, writes `--log`, and gives apply's exit code.
+/// The report of an apply that could not connect (zone discovery, a refused host): it still
+/// prints and writes its log. Any other error (a missing secret) stays an error of its own.
+fn stopped_before_start(error: anyhow::Error) -> anyhow::Result<ApplyReport> {
+    let error = ApplyError::Client(error.downcast::<crate::autotask::ClientError>()?);
+    let text = error.to_string();
+    let message = text.strip_prefix(&format!("{} ", error.code())).unwrap_or(&text).to_owned();
+    Ok(ApplyReport {
+        log: vec![TimedEntry::now(error.code(), None, message)],
+        stopped: Some(error),
+        ..ApplyReport::default()
+    })
+}
+
+fn autotask_connection(spec: &JobSpec) -> anyhow::Result<&AutotaskConnection> {
+    spec.autotask.as_ref().context("the spec has no `autotask` section; apply needs one")
+}
+
+/// Prints the run's log and summary, writes `--log`, and gives apply's exit code; when apply
+/// stopped early, an error that says a rerun resumes (after the log of what landed).
 pub(crate) fn finish_apply(
     report: &ApplyReport,
     level: LogLevel,
     log_path: Option<&Path>,
+    journal_path: &Path,
 ) -> anyhow::Result<ExitCode> {
     for entry in report.log.iter().filter(|entry| entry.level.shown_at(level)) {
         println!(
@@ -116,8 +204,13 @@ pub(crate) fn finish_apply(
             crate::render::escape_controls_line(&entry.message)
         );
     }
+    let unfinished = if report.unfinished > 0 {
+        format!(", {} not done (apply stopped)", report.unfinished)
+    } else {
+        String::new()
+    };
     println!(
-        "Apply: {} applied, {} already done, {} refused (line changed since the plan), {} failed",
+        "Apply: {} applied, {} already done, {} refused (line changed since the plan), {} failed{unfinished}",
         report.applied, report.already_done, report.refused, report.failed
     );
     if let Some(path) = log_path {
@@ -125,6 +218,12 @@ pub(crate) fn finish_apply(
             use std::io::Write as _;
             file.write_all(log_text(&report.log, path).as_bytes())
         })?;
+    }
+    if let Some(error) = &report.stopped {
+        anyhow::bail!(
+            "{error}. What landed before is in the log above; the journal `{}` is intact: run the same apply again to resume",
+            journal_path.display()
+        );
     }
     Ok(ExitCode::from(report.exit_code()))
 }
@@ -187,6 +286,15 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::
     // Two runs on one runs folder (a daemon's and a manual one, say) would plan from the same
     // state and both apply; the second waits for nothing and stops.
     let _run_lock = exclusive_lock(runs_dir, ".run.lock", "another billsync run is using")?;
+    // One writer per Autotask database on this machine, for the whole run: a second run on
+    // another folder, an apply or a daemon's run stops here before it reads or writes anything.
+    let _database_lock = match &spec.autotask {
+        Some(connection) => {
+            let holder = Holder::new("run", &runs_dir.display().to_string(), "");
+            Some(writer_lock(&database_lock_name(connection)?, &holder, "this Autotask database")?)
+        }
+        None => None,
+    };
     let started = Utc::now();
     let folder = new_run_folder(runs_dir, started)?;
     println!("Run {} in {}", started.format("%Y-%m-%dT%H:%M:%SZ"), folder.display());
@@ -253,18 +361,32 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::
         write_log(&plan_log)?;
         return Ok(0);
     }
+    let journal_path = folder.join("plan.json.journal.jsonl");
     let options = ApplyOptions {
-        journal_path: folder.join("plan.json.journal.jsonl"),
+        journal_path: journal_path.clone(),
         progress: std::io::stderr().is_terminal(),
+        give_up_after: crate::apply::executor::DEFAULT_GIVE_UP_AFTER,
     };
     let report = runtime.block_on(async {
-        let client = connect_autotask(spec).await?;
-        anyhow::Ok(apply(&plan, &client, &options).await?)
+        match connect_autotask(spec).await {
+            Ok(client) => {
+                let _resolved_lock = match &spec.autotask {
+                    Some(connection) => {
+                        let holder = Holder::new("run", &runs_dir.display().to_string(), &plan.plan_id);
+                        let name = resolved_lock_name(&client, connection)?;
+                        Some(writer_lock(&name, &holder, "this Autotask database")?)
+                    }
+                    None => None,
+                };
+                anyhow::Ok(apply(&plan, &client, &options).await?)
+            }
+            Err(error) => stopped_before_start(error),
+        }
     })?;
     let mut log = plan_log;
     log.extend(report.log.iter().cloned());
     write_log(&log)?;
-    finish_apply(&report, spec.log_level, None)?;
+    finish_apply(&report, spec.log_level, None, &journal_path)?;
     Ok(report.exit_code())
 }
 
@@ -283,6 +405,139 @@ fn exclusive_lock(runs_dir: &Path, name: &str, held_message: &str) -> anyhow::Re
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => {
             anyhow::bail!("{held_message} {} (lock `{}`)", runs_dir.display(), path.display())
+        }
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(error).with_context(|| format!("{}: cannot lock", path.display()))
+        }
+    }
+}
+
+/// Where billsync keeps state between runs (the writers' locks): `BILLSYNC_STATE_DIR`, else
+/// `$XDG_STATE_HOME/billsync`, else `~/.local/state/billsync`.
+pub fn state_dir() -> anyhow::Result<PathBuf> {
+    let from_env = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty()).map(PathBuf::from);
+    if let Some(dir) = from_env("BILLSYNC_STATE_DIR") {
+        return Ok(dir);
+    }
+    if let Some(dir) = from_env("XDG_STATE_HOME") {
+        return Ok(dir.join("billsync"));
+    }
+    let home = from_env("HOME")
+        .context("cannot find a state folder for billsync's locks: set BILLSYNC_STATE_DIR (or HOME)")?;
+    Ok(home.join(".local/state/billsync"))
+}
+
+/// Who holds a writer's lock, as the lock file says it (no secret: a command, a path, a plan id).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Holder {
+    pid: u32,
+    command: String,
+    /// The plan file (apply) or the runs folder (run).
+    what: String,
+    #[serde(default)]
+    plan_id: String,
+    since: DateTime<Utc>,
+}
+
+impl Holder {
+    fn new(command: &str, what: &str, plan_id: &str) -> Holder {
+        Holder {
+            pid: std::process::id(),
+            command: command.to_owned(),
+            what: what.to_owned(),
+            plan_id: plan_id.get(..12).unwrap_or(plan_id).to_owned(),
+            since: Utc::now(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        let plan = if self.plan_id.is_empty() { String::new() } else { format!(" (plan {})", self.plan_id) };
+        let what = if self.command == "apply" { "plan" } else { "runs folder" };
+        format!(
+            "pid {}, `billsync {}` of {what} `{}`{plan}, since {}",
+            self.pid,
+            self.command,
+            self.what,
+            self.since.format("%Y-%m-%dT%H:%M:%SZ")
+        )
+    }
+}
+
+/// The lock name of an Autotask database: a hash of where it is (the base URL, or the zone
+/// discovery URL and zone user) and the API user, so no credential is ever in a file name.
+fn database_lock_name(connection: &AutotaskConnection) -> anyhow::Result<String> {
+    let place = if connection.base_url.trim().is_empty() {
+        format!(
+            "zone {} {}",
+            connection.zone_discovery_url.trim().trim_end_matches('/').to_ascii_lowercase(),
+            connection.zone_user.as_deref().unwrap_or_default().trim().to_ascii_lowercase()
+        )
+    } else {
+        format!("base {}", connection.base_url.trim().trim_end_matches('/').to_ascii_lowercase())
+    };
+    lock_name_of(&place, connection)
+}
+
+/// The lock name of the database a connected client talks to: its zone's API URL, however the
+/// spec named it (a `baseUrl`, or zone discovery), and the API user.
+fn resolved_lock_name(client: &AutotaskClient, connection: &AutotaskConnection) -> anyhow::Result<String> {
+    lock_name_of(&format!("api {}", client.api_url().as_str().to_ascii_lowercase()), connection)
+}
+
+fn lock_name_of(place: &str, connection: &AutotaskConnection) -> anyhow::Result<String> {
+    use sha2::Digest as _;
+    let username = crate::secrets::resolve("autotask.username", &connection.username)
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(place.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(username.expose().trim().to_ascii_lowercase().as_bytes());
+    Ok(format!("autotask-{}", &hex::encode(hasher.finalize())[..16]))
+}
+
+/// An exclusive advisory lock `STATE/locks/NAME.lock` for one writer, held until dropped (the
+/// system releases it when the process ends, however it ends). Taken at once or not at all:
+/// a second writer stops with the holder named instead of waiting.
+fn writer_lock(name: &str, holder: &Holder, subject: &str) -> anyhow::Result<std::fs::File> {
+    use std::io::{Read as _, Seek as _, Write as _};
+    let folder = state_dir()?.join("locks");
+    std::fs::create_dir_all(&folder).with_context(|| format!("{}: cannot create", folder.display()))?;
+    let path = folder.join(format!("{name}.lock"));
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("{}: cannot open", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {
+            let text = serde_json::to_string(holder).expect("a holder serializes");
+            file.set_len(0)
+                .and_then(|()| file.rewind())
+                .and_then(|()| file.write_all(text.as_bytes()))
+                .and_then(|()| file.sync_data())
+                .with_context(|| format!("{}: cannot write", path.display()))?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            // The holder writes its name just after it locks; give it a moment to.
+            let mut other = None;
+            for _ in 0..20 {
+                let mut text = String::new();
+                let _ = file.rewind().and_then(|()| file.read_to_string(&mut text));
+                if let Ok(holder) = serde_json::from_str::<Holder>(&text) {
+                    other = Some(holder.describe());
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let other = other.unwrap_or_else(|| "another billsync process".to_owned());
+            anyhow::bail!(
+                "another billsync is writing to {subject}: {other}. Nothing was sent; run again when it has finished (lock `{}`)",
+                path.display()
+            )
         }
         Err(std::fs::TryLockError::Error(error)) => {
             Err(error).with_context(|| format!("{}: cannot lock", path.display()))
@@ -415,6 +670,40 @@ pub fn schedule_command(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration(" 90s "), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        for bad in ["", "0s", "soon", "-1s", "2 weeks", "1e400s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_database_lock_is_named_by_a_hash_without_the_user() {
+        let dir = tempfile::tempdir().expect("dir");
+        for (file, user) in [("alice", "alice@example.com"), ("bob", "bob@example.com")] {
+            std::fs::write(dir.path().join(file), user).expect("write");
+        }
+        let name = |base: &str, user_file: &str| {
+            let path = dir.path().join(user_file);
+            let yaml = format!(
+                "version: 1\nlabel: x\nautotask:\n  baseUrl: \"{base}\"\n  zoneUser: a@b.c\n  username: {{ file: \"{}\" }}\n  secret: {{ env: S }}\n  integrationCode: {{ env: I }}\n",
+                path.display()
+            );
+            let spec = crate::spec::parse(&yaml).expect("spec");
+            database_lock_name(spec.autotask.as_ref().expect("autotask")).expect("name")
+        };
+        let alice = name("https://webservices14.autotask.net/ATServicesRest/", "alice");
+        assert!(alice.starts_with("autotask-") && !alice.contains("alice"), "{alice}");
+        assert_eq!(alice, name("https://WEBSERVICES14.autotask.net/ATServicesRest", "alice"));
+        assert_ne!(alice, name("https://webservices14.autotask.net/ATServicesRest/", "bob"));
+        assert_ne!(alice, name("https://webservices2.autotask.net/ATServicesRest/", "alice"));
+    }
 
     #[test]
     fn the_log_is_json_lines_or_csv_by_file_name() {

@@ -8,13 +8,16 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 use crate::codes::{Code, LogLevel};
 use crate::problems::{Problem, Problems};
 use crate::snapshot::BillingPeriod;
-use crate::spec::{CustomerMatch, CustomerOverride, Guards, SkuType};
+use crate::spec::{CustomerMatch, CustomerOverride, Guards, JobSpec, SkuType};
 
 pub const PLAN_FORMAT: &str = "billsync.plan/v1";
+/// The most units an Autotask line can hold (its units are int32).
+pub const MAX_UNITS: u32 = i32::MAX as u32;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -23,6 +26,10 @@ pub struct Plan {
     pub format: String,
     /// sha256 of the canonical spec, both canonical snapshots and `asOf`.
     pub plan_id: String,
+    /// sha256 of everything else in the plan, what a reviewer approves ([`Plan::content_digest`]);
+    /// apply refuses a plan whose content no longer matches it. Empty in plans made before it.
+    #[serde(default)]
+    pub digest: String,
     pub as_of: DateTime<Utc>,
     pub job: JobInfo,
     pub period: BillingPeriod,
@@ -63,6 +70,41 @@ pub struct Settings {
     pub guards: Guards,
     pub log_level: LogLevel,
     pub effective_date: DateTime<Utc>,
+}
+
+impl Settings {
+    /// The settings compile takes from `spec`, with the effective date it worked out.
+    pub fn from_spec(spec: &JobSpec, effective_date: DateTime<Utc>) -> Settings {
+        Settings {
+            billing_period: spec.billing_period.to_string(),
+            customers: spec.canonical().customers,
+            pro_rated_transactions: spec.pro_rated_transactions,
+            allow_create_items: spec.allow_create_items,
+            sku_type: spec.sku_type,
+            customer_match: spec.customer_match,
+            sku_map: spec.sku_map.clone(),
+            overrides: spec.overrides.clone(),
+            zero_unbilled_lines: spec.zero_unbilled_lines,
+            guards: spec.guards,
+            log_level: spec.log_level,
+            effective_date,
+        }
+    }
+
+    /// The keys (as the spec names them) whose values in `spec` differ from these settings.
+    /// `logLevel` only filters what is printed, and the connection is not a setting: neither
+    /// counts. The effective date follows from `billingPeriod`, `proRatedTransactions` and the
+    /// plan's `asOf`, so it is not compared either.
+    pub fn differences(&self, spec: &JobSpec) -> Vec<String> {
+        let ours = serde_json::to_value(Settings::from_spec(spec, self.effective_date)).expect("serializes");
+        let planned = serde_json::to_value(self).expect("serializes");
+        let (Some(ours), Some(planned)) = (ours.as_object(), planned.as_object()) else { return Vec::new() };
+        ours.iter()
+            .filter(|(key, _)| !matches!(key.as_str(), "logLevel" | "effectiveDate"))
+            .filter(|(key, value)| planned.get(*key) != Some(*value))
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -167,7 +209,209 @@ pub struct LogEntry {
     pub message: String,
 }
 
+/// The plan's content as the digest covers it: every field but `digest`, in the format's order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Content<'a> {
+    format: &'a str,
+    plan_id: &'a str,
+    as_of: &'a DateTime<Utc>,
+    job: &'a JobInfo,
+    period: &'a BillingPeriod,
+    inputs: &'a Inputs,
+    settings: &'a Settings,
+    summary: &'a Summary,
+    actions: &'a [Action],
+    log: &'a [LogEntry],
+}
+
+/// Hands the serialized JSON to a hashing thread in 1 MiB blocks: a big plan (1M rows, hundreds
+/// of megabytes) is hashed while it is still being serialized, and never held in memory whole.
+struct HashWriter {
+    block: Vec<u8>,
+    blocks: std::sync::mpsc::SyncSender<Vec<u8>>,
+}
+
+const HASH_BLOCK: usize = 1 << 20;
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.block.extend_from_slice(bytes);
+        if self.block.len() >= HASH_BLOCK {
+            self.flush()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.block.is_empty() {
+            let block = std::mem::replace(&mut self.block, Vec::with_capacity(HASH_BLOCK + 4096));
+            self.blocks.send(block).map_err(|_| std::io::Error::other("the hashing thread stopped"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Why apply refuses a plan before sending anything.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanCheckError {
+    #[error(
+        "the plan changed since it was made: {0}; apply only a plan as `billsync plan --out` wrote it, or make it again"
+    )]
+    Changed(String),
+    #[error("the plan has no `digest` (made by an older billsync); make it again with `billsync plan --out`")]
+    NoDigest,
+    #[error(
+        "the plan's digest is `{found}`, not the approved `{expected}`: this is not the plan that was reviewed"
+    )]
+    NotApproved { found: String, expected: String },
+}
+
 impl Plan {
+    /// sha256 (hex) of the plan's compact JSON without `digest`: fields in the format's order,
+    /// `actions` and `log` in plan order. What `digest` must equal.
+    pub fn content_digest(&self) -> String {
+        let content = Content {
+            format: &self.format,
+            plan_id: &self.plan_id,
+            as_of: &self.as_of,
+            job: &self.job,
+            period: &self.period,
+            inputs: &self.inputs,
+            settings: &self.settings,
+            summary: &self.summary,
+            actions: &self.actions,
+            log: &self.log,
+        };
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        std::thread::scope(|scope| {
+            let hashing = scope.spawn(move || {
+                let mut hasher = Sha256::new();
+                for block in receiver {
+                    hasher.update(&block);
+                }
+                hex::encode(hasher.finalize())
+            });
+            let mut writer = HashWriter { block: Vec::with_capacity(HASH_BLOCK + 4096), blocks: sender };
+            serde_json::to_writer(&mut writer, &content).expect("plans always serialize");
+            std::io::Write::flush(&mut writer).expect("the hashing thread runs until the sender is dropped");
+            drop(writer);
+            hashing.join().expect("hashing does not panic")
+        })
+    }
+
+    /// The first 12 characters of the digest, as every rendering shows it; `none` or `invalid`
+    /// for a plan without one or with anything but hex digits in it (a hand-edited digest must
+    /// neither panic a rendering nor reach a terminal).
+    pub fn short_digest(&self) -> &str {
+        if self.digest.is_empty() {
+            "none"
+        } else if !self.digest.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            "invalid"
+        } else {
+            &self.digest[..self.digest.len().min(12)]
+        }
+    }
+
+    /// What apply checks before it sends anything: the digest matches the content (and
+    /// `expected`, when CI bound an approval to one), and the changes are consistent: at most
+    /// one change per contract line (or per contract and service, for a create), units within
+    /// Autotask's int32, ids where a change needs them, a summary that counts the actions.
+    pub fn check(&self, expected: Option<&str>) -> Result<(), PlanCheckError> {
+        if self.digest.is_empty() {
+            return Err(PlanCheckError::NoDigest);
+        }
+        let mut problems = Vec::new();
+        if Summary::of(&self.actions) != self.summary {
+            problems.push("`summary` does not count the actions".to_owned());
+        }
+        let mut lines: BTreeMap<(i64, i64), usize> = BTreeMap::new();
+        for (index, action) in self.actions.iter().enumerate() {
+            if !action.kind.is_change() {
+                continue;
+            }
+            let place = format!("$.actions[{index}]");
+            let ids = match action.kind {
+                ActionKind::Create => (action.contract_id, action.service_id, Some(0)),
+                _ => (action.contract_id, action.service_id, action.contract_service_id),
+            };
+            let (Some(contract), Some(service), Some(line)) = ids else {
+                problems.push(format!(
+                    "{place} ({}) has no {}",
+                    action.kind.as_str(),
+                    if action.kind == ActionKind::Create {
+                        "`contractId` and `serviceId`"
+                    } else {
+                        "`contractId`, `serviceId` and `contractServiceId`"
+                    }
+                ));
+                continue;
+            };
+            for (name, value) in [("from", action.from), ("to", action.to)] {
+                match value {
+                    None => problems.push(format!("{place}.{name} is missing")),
+                    Some(units) if units > MAX_UNITS => problems
+                        .push(format!("{place}.{name} is {units}; Autotask units are 0..={MAX_UNITS}")),
+                    Some(_) => {}
+                }
+            }
+            if action.from == action.to {
+                problems.push(format!("{place} changes nothing (`from` equals `to`)"));
+            }
+            if action.effective_date.is_none() {
+                problems.push(format!("{place}.effectiveDate is missing"));
+            }
+            // A create's line is known by its contract and service; the others by their id.
+            let key = if action.kind == ActionKind::Create { (contract, -service) } else { (line, 0) };
+            if let Some(first) = lines.insert(key, index) {
+                problems.push(format!("$.actions[{first}] and {place} both change one contract line"));
+            }
+        }
+        // A create and an update of the same contract and service are one line, too.
+        let creates: BTreeMap<(i64, i64), usize> = self
+            .actions
+            .iter()
+            .enumerate()
+            .filter(|(_, action)| action.kind == ActionKind::Create)
+            .filter_map(|(index, action)| Some(((action.contract_id?, action.service_id?), index)))
+            .collect();
+        for (index, action) in self.actions.iter().enumerate() {
+            if matches!(action.kind, ActionKind::Update | ActionKind::Zero)
+                && let (Some(contract), Some(service)) = (action.contract_id, action.service_id)
+                && let Some(first) = creates.get(&(contract, service))
+            {
+                problems
+                    .push(format!("$.actions[{first}] and $.actions[{index}] both change one contract line"));
+            }
+        }
+        let actual = self.content_digest();
+        if !self.digest.eq_ignore_ascii_case(&actual) {
+            problems.push(format!(
+                "its content hashes to `{}…`, its `digest` says `{}…`",
+                &actual[..12],
+                self.short_digest()
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(PlanCheckError::Changed(problems.join("; ")));
+        }
+        if let Some(expected) = expected.map(str::trim) {
+            // A prefix of 12 or more hex digits binds the approval, as the renderings show it.
+            let matches = expected.len() >= 12
+                && self
+                    .digest
+                    .get(..expected.len())
+                    .is_some_and(|prefix| prefix.eq_ignore_ascii_case(expected));
+            if !matches {
+                return Err(PlanCheckError::NotApproved {
+                    found: self.digest.clone(),
+                    expected: expected.to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The stable JSON text of the plan (pretty, with a final newline).
     pub fn to_json(&self) -> String {
         let mut text = serde_json::to_string_pretty(self).expect("plans always serialize");
@@ -217,5 +461,62 @@ impl Plan {
 
     pub fn has_changes(&self) -> bool {
         self.summary.changes() > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed_plan() -> (JobSpec, Plan) {
+        let spec = crate::spec::parse(include_str!("../../fixtures/seed-example/job.yaml")).expect("spec");
+        let atria = crate::snapshot::parse_atria(include_bytes!("../../fixtures/seed-example/atria.json"))
+            .expect("atria");
+        let autotask =
+            crate::snapshot::parse_autotask(include_bytes!("../../fixtures/seed-example/autotask.json"))
+                .expect("autotask");
+        let as_of = "2026-11-24T22:00:00Z".parse().expect("time");
+        let plan = crate::compile::compile(crate::compile::CompileInput {
+            spec: &spec,
+            atria: &atria,
+            autotask: &autotask,
+            as_of,
+        })
+        .expect("compiles");
+        (spec, plan)
+    }
+
+    #[test]
+    fn the_digest_covers_everything_but_itself_and_survives_json() {
+        let (_, plan) = seed_plan();
+        assert_eq!(plan.digest, plan.content_digest());
+        assert_eq!(plan.short_digest().len(), 12);
+        let reread = Plan::from_json(plan.to_json().as_bytes()).expect("reads back");
+        assert!(reread.check(None).is_ok());
+        assert!(reread.check(Some(&plan.digest[..12].to_uppercase())).is_ok());
+        assert!(reread.check(Some(&plan.digest[..8])).is_err(), "fewer than 12 digits bind nothing");
+
+        let mut label = plan.clone();
+        label.job.label.push('!');
+        let error = label.check(None).expect_err("the label is content");
+        assert!(error.to_string().starts_with("the plan changed since it was made: its content hashes to"));
+        let mut message = plan.clone();
+        message.log[0].message.push('!');
+        assert!(message.check(None).is_err(), "the log is content");
+        let mut old = plan;
+        old.digest.clear();
+        assert!(matches!(old.check(None), Err(PlanCheckError::NoDigest)));
+    }
+
+    #[test]
+    fn the_specs_settings_are_compared_key_by_key() {
+        let (spec, plan) = seed_plan();
+        assert!(plan.settings.differences(&spec).is_empty());
+        let mut other = spec.clone();
+        other.allow_create_items = !other.allow_create_items;
+        other.guards.max_decrease_percent = 10;
+        other.log_level = LogLevel::Error;
+        other.autotask = None;
+        assert_eq!(plan.settings.differences(&other), ["allowCreateItems", "guards"]);
     }
 }

@@ -82,7 +82,7 @@ fn csv_round_trips(plan: &Plan) {
 }
 
 /// Every code compile can produce, and where the fixtures show it.
-const COMPILE_CODES: [Code; 22] = [
+const COMPILE_CODES: [Code; 23] = [
     Code::AT01,
     Code::AT04,
     Code::AT05,
@@ -104,6 +104,7 @@ const COMPILE_CODES: [Code; 22] = [
     Code::AT27,
     Code::AT28,
     Code::AT30,
+    Code::AT34,
     Code::AT35,
 ];
 

@@ -1,11 +1,15 @@
-//! The apply protocol: budget check, batched refresh with a per-line drift check (AT29), journaled
-//! writes at most three in flight per endpoint (the client's limit) with six changes under way so
-//! journaling overlaps the requests, resolution of unfinished intents by read-back, and a batched
-//! verification (AT31).
+//! The apply protocol: budget check, batched refresh of the touched lines and of the lines of
+//! planned creates (a line at its target is done, AT32; one that moved is refused, AT29: so a plan
+//! re-applied without its journal posts nothing), journaled writes at most three in flight per
+//! endpoint (the client's limit) with six changes under way so journaling overlaps the requests,
+//! resolution of unanswered writes by read-back with jittered backoff, a circuit breaker, and a
+//! batched verification (AT31).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
@@ -15,7 +19,7 @@ use serde_json::json;
 use super::journal::{ActionState, Journal, JournalError, Record};
 use crate::autotask::{AutotaskClient, ClientError, wire};
 use crate::codes::{Code, JobStatus, LogLevel};
-use crate::plan::{Action, ActionKind, Plan};
+use crate::plan::{Action, Plan};
 use crate::snapshot::{ContractService, ContractServiceUnit, units_at};
 
 /// Autotask's limit on the ids of one `in` filter.
@@ -25,12 +29,28 @@ const IN_CHUNK: usize = 500;
 /// or its outcome, instead of leaving a slot idle for every fsync and answer handled.
 const CONCURRENT_CHANGES: usize = 6;
 /// How often an unanswered write is read back and tried again before apply gives up on it.
-const ATTEMPTS: usize = 5;
+const ATTEMPTS: u32 = 5;
+/// The first wait before a write is tried again; it doubles per attempt, with jitter.
+const WRITE_BACKOFF: Duration = Duration::from_millis(250);
+/// Failed write attempts in a row (no write succeeding in between) that stop apply: an outage,
+/// not a bad line. Each attempt that fails was resolved by read-back first, so stopping is safe.
+pub const BREAKER_FAILURES: u32 = 20;
+/// `--give-up-after`'s default: no change completed for this long stops apply.
+pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(120);
 
 pub struct ApplyOptions {
     pub journal_path: PathBuf,
     /// Show a progress bar with ETA (on a terminal only).
     pub progress: bool,
+    /// Stop (exit 1, journal intact) when no change has completed for this long.
+    pub give_up_after: Duration,
+}
+
+impl ApplyOptions {
+    /// No progress bar, [`DEFAULT_GIVE_UP_AFTER`].
+    pub fn new(journal_path: PathBuf) -> ApplyOptions {
+        ApplyOptions { journal_path, progress: false, give_up_after: DEFAULT_GIVE_UP_AFTER }
+    }
 }
 
 /// One line of the run's AT log, with the time it happened.
@@ -69,12 +89,17 @@ pub struct ApplyReport {
     pub refused: usize,
     /// Changes that failed or did not verify (AT14, AT31, AT33).
     pub failed: usize,
+    /// Changes left for a rerun because apply stopped.
+    pub unfinished: usize,
+    /// Why apply stopped before the end (credentials refused, an outage, a journal that cannot be
+    /// written…). What landed before is in `log` and the journal; a rerun resumes.
+    pub stopped: Option<ApplyError>,
 }
 
 impl ApplyReport {
     /// 0 done, 1 error, 3 some lines refused.
     pub fn exit_code(&self) -> u8 {
-        if self.failed > 0 {
+        if self.failed > 0 || self.stopped.is_some() {
             1
         } else if self.refused > 0 {
             3
@@ -94,14 +119,129 @@ pub enum ApplyError {
         "apply needs about {needed} API calls but Autotask's hourly budget has {left} left ({used} of {limit} used); try again later"
     )]
     Budget { needed: u64, left: u64, used: u64, limit: u64 },
+    #[error(
+        "AT02 Failed to connect to Autotask: Error reported was: {failures} write attempts failed in a row (the last: {last}); apply stopped"
+    )]
+    Outage { failures: u32, last: String },
+    #[error(
+        "AT02 Failed to connect to Autotask: Error reported was: no change completed for {seconds} s (`--give-up-after`); apply stopped"
+    )]
+    NoProgress { seconds: u64 },
+}
+
+impl ApplyError {
+    pub fn code(&self) -> Code {
+        match self {
+            ApplyError::Client(error) => error.code(),
+            _ => Code::AT02,
+        }
+    }
+}
+
+/// Stops apply when writes keep failing or nothing completes for too long, and once anything
+/// made it stop (refused credentials included), keeps every task from sending more.
+struct Breaker {
+    failures: AtomicU32,
+    last_progress: Mutex<Instant>,
+    give_up_after: Duration,
+    /// The first reason to stop; every task checks it before a request.
+    stopped: Mutex<Option<String>>,
+}
+
+impl Breaker {
+    fn new(give_up_after: Duration) -> Breaker {
+        Breaker {
+            failures: AtomicU32::new(0),
+            last_progress: Mutex::new(Instant::now()),
+            give_up_after,
+            stopped: Mutex::new(None),
+        }
+    }
+
+    /// Before a write: go on, or the error that stops apply.
+    fn check(&self) -> Result<(), ApplyError> {
+        if let Some(reason) = self.stopped.lock().expect("never poisoned").clone() {
+            return Err(ApplyError::Outage { failures: self.failures.load(Ordering::SeqCst), last: reason });
+        }
+        let idle = self.last_progress.lock().expect("never poisoned").elapsed();
+        if idle >= self.give_up_after {
+            self.stop("no progress".to_owned());
+            return Err(ApplyError::NoProgress { seconds: self.give_up_after.as_secs() });
+        }
+        Ok(())
+    }
+
+    fn progress(&self) {
+        self.failures.store(0, Ordering::SeqCst);
+        *self.last_progress.lock().expect("never poisoned") = Instant::now();
+    }
+
+    /// A failed write attempt; the error when it is one too many.
+    fn failure(&self, problem: &str) -> Result<(), ApplyError> {
+        let failures = self.failures.fetch_add(1, Ordering::SeqCst) + 1;
+        if failures >= BREAKER_FAILURES {
+            self.stop(problem.to_owned());
+            return Err(ApplyError::Outage { failures, last: problem.to_owned() });
+        }
+        Ok(())
+    }
+
+    fn stop(&self, reason: String) {
+        self.stopped.lock().expect("never poisoned").get_or_insert(reason);
+    }
+
+    /// Runs one request (with the client's own retries), but never past the point where apply
+    /// gives up: a persistent outage ends in `--give-up-after`, not in the sum of every retry.
+    /// A write cut off this way was journaled as an intent; the rerun reads its line back.
+    async fn bounded<T>(
+        &self,
+        request: impl std::future::Future<Output = Result<T, ClientError>>,
+    ) -> Result<Result<T, ClientError>, ApplyError> {
+        let idle = self.last_progress.lock().expect("never poisoned").elapsed();
+        let left = self.give_up_after.saturating_sub(idle);
+        match tokio::time::timeout(left, request).await {
+            Ok(outcome) => Ok(outcome),
+            Err(_) => {
+                self.stop("no progress".to_owned());
+                Err(ApplyError::NoProgress { seconds: self.give_up_after.as_secs() })
+            }
+        }
+    }
+
+    /// Waits before attempt `attempt + 1`, never past the point where apply would give up.
+    async fn backoff(&self, attempt: u32) -> Result<(), ApplyError> {
+        let wait = crate::http::backoff(attempt, WRITE_BACKOFF, None);
+        let idle = self.last_progress.lock().expect("never poisoned").elapsed();
+        let left = self.give_up_after.saturating_sub(idle);
+        tokio::time::sleep(wait.min(left)).await;
+        self.check()
+    }
 }
 
 /// How one change ended.
 enum Outcome {
-    Applied { line: i64 },
-    AlreadyDone { line: i64 },
+    Applied {
+        line: i64,
+    },
+    AlreadyDone {
+        line: i64,
+    },
     Refused,
     Failed,
+    /// Apply was stopping before this change began.
+    NotStarted,
+}
+
+/// What the refresh knows of a change's line.
+struct Known {
+    /// The line: the plan's, the one the journal says was created, or one found for a create.
+    line: Option<i64>,
+    /// Its units at the effective date.
+    current: Option<u32>,
+    /// A create's line found by the refresh that the journal says this plan announced.
+    adopted: bool,
+    /// A create's line found by the refresh.
+    found: bool,
 }
 
 /// What every task shares.
@@ -110,6 +250,7 @@ struct Context<'a> {
     journal: Mutex<Journal>,
     log: Mutex<Vec<TimedEntry>>,
     progress: Option<indicatif::ProgressBar>,
+    breaker: Breaker,
 }
 
 impl Context<'_> {
@@ -137,31 +278,67 @@ fn name(action: &Action) -> &str {
     action.description.as_deref().unwrap_or_default()
 }
 
-/// Applies the plan's updates, creates and zeroes.
+/// Applies the plan's updates, creates and zeroes. `Err` only when the journal cannot be opened
+/// (nothing was sent); anything that stops apply later is [`ApplyReport::stopped`], with the log
+/// of what landed before it.
 pub async fn apply(
     plan: &Plan,
     client: &AutotaskClient,
     options: &ApplyOptions,
 ) -> Result<ApplyReport, ApplyError> {
     let journal = Journal::open(&options.journal_path, &plan.plan_id, Utc::now())?;
+    let mut report = ApplyReport::default();
+    let mut log = vec![TimedEntry::now(Code::AT22, None, Code::AT22.message(&[("job", &plan.job.label)]))];
+    if let Err(error) = run(plan, client, options, journal, &mut report, &mut log).await {
+        let text = error.to_string();
+        // The error's text starts with its code; the log entry carries the code on its own.
+        let message = text.strip_prefix(&format!("{} ", error.code())).unwrap_or(&text).to_owned();
+        log.push(TimedEntry::now(error.code(), None, message));
+        report.stopped = Some(error);
+    }
+    let status = JobStatus::of(log.iter().map(|entry| entry.level));
+    log.push(TimedEntry::now(Code::AT24, None, Code::AT24.message(&[("status", status.as_str())])));
+    report.log = log;
+    Ok(report)
+}
+
+/// What the refresh found of a planned create's line.
+#[derive(Clone, Copy)]
+struct FoundLine {
+    line: i64,
+    /// Whether this apply's journal announced creating it (an earlier run's answer was lost);
+    /// otherwise someone else made it and only a line already at `to` counts as done.
+    ours: bool,
+}
+
+async fn run(
+    plan: &Plan,
+    client: &AutotaskClient,
+    options: &ApplyOptions,
+    journal: Journal,
+    report: &mut ApplyReport,
+    log: &mut Vec<TimedEntry>,
+) -> Result<(), ApplyError> {
     let changes: Vec<&Action> = plan.actions.iter().filter(|action| action.kind.is_change()).collect();
     let states: Vec<ActionState> = changes.iter().map(|action| journal.state(&action_key(action))).collect();
-    let mut log = vec![TimedEntry::now(Code::AT22, None, Code::AT22.message(&[("job", &plan.job.label)]))];
+    // Reads are bounded too: an outage ends apply in `--give-up-after`, whatever it hits.
+    let breaker = Breaker::new(options.give_up_after);
 
-    // Budget: every write still to do, plus a refresh and a verification per 500 lines.
+    // Budget: every write still to do, plus a refresh and a verification per 500 lines, plus
+    // the lines of planned creates.
     let pending: Vec<usize> = (0..changes.len()).filter(|&index| !states[index].done).collect();
-    let writes: u64 = pending
-        .iter()
-        .map(|&index| {
-            let creates_line =
-                changes[index].kind == ActionKind::Create && states[index].created_line.is_none();
-            if creates_line { 2 } else { 1 }
-        })
-        .sum();
-    let reads = 2 * changes.len().div_ceil(IN_CHUNK) as u64;
+    let line_of = |index: usize| changes[index].contract_service_id.or(states[index].created_line);
+    let creates: Vec<usize> = pending.iter().copied().filter(|&index| line_of(index).is_none()).collect();
+    let mut create_contracts: Vec<i64> =
+        creates.iter().filter_map(|&index| changes[index].contract_id).collect();
+    create_contracts.sort_unstable();
+    create_contracts.dedup();
+    let writes = (pending.len() + creates.len()) as u64;
+    let reads =
+        2 * changes.len().div_ceil(IN_CHUNK) as u64 + create_contracts.len().div_ceil(IN_CHUNK) as u64;
     let needed = writes + reads + 1;
     if writes > 0 {
-        let threshold = client.threshold().await?;
+        let threshold = breaker.bounded(client.threshold()).await??;
         let limit = threshold.external_request_threshold;
         let used = threshold.current_timeframe_request_count;
         let left = limit.saturating_sub(used);
@@ -170,37 +347,32 @@ pub async fn apply(
         }
     }
 
-    // Refresh: the units now of every line this run touches (one batched read).
-    let line_of = |index: usize| changes[index].contract_service_id.or(states[index].created_line);
-    let mut lines: Vec<i64> = pending.iter().filter_map(|&index| line_of(index)).collect();
-    lines.sort_unstable();
-    lines.dedup();
-    let rows = units_of(client, &lines).await?;
-    let rows_by_line = group_rows(rows);
-
-    // A create whose line was announced but never confirmed: the line may exist.
-    let unconfirmed: Vec<usize> = pending
-        .iter()
-        .copied()
-        .filter(|&index| states[index].line_intent && states[index].created_line.is_none())
-        .collect();
-    let mut adopted: BTreeMap<usize, i64> = BTreeMap::new();
-    if !unconfirmed.is_empty() {
-        let mut contracts: Vec<i64> =
-            unconfirmed.iter().filter_map(|&index| changes[index].contract_id).collect();
-        contracts.sort_unstable();
-        contracts.dedup();
-        let existing = lines_of(client, &contracts).await?;
-        for index in unconfirmed {
+    // Refresh, 1: the lines of planned creates. Autotask, not the journal, is the truth: a line
+    // for the service may exist already (an earlier run, its journal lost; someone else).
+    let mut found: BTreeMap<usize, FoundLine> = BTreeMap::new();
+    if !create_contracts.is_empty() {
+        let existing = breaker.bounded(lines_of(client, &create_contracts)).await??;
+        for &index in &creates {
             let action = changes[index];
-            let found = existing.iter().find(|line| {
+            let mut matching = existing.iter().filter(|line| {
                 Some(line.contract_id) == action.contract_id && Some(line.service_id) == action.service_id
             });
-            if let Some(line) = found {
-                adopted.insert(index, line.id);
+            if let Some(line) = matching.next() {
+                let alone = matching.next().is_none();
+                found.insert(index, FoundLine { line: line.id, ours: alone && states[index].line_intent });
             }
         }
     }
+
+    // Refresh, 2: the units now of every line this run touches (one batched read).
+    let mut lines: Vec<i64> = pending.iter().filter_map(|&index| line_of(index)).collect();
+    lines.extend(found.values().map(|found| found.line));
+    lines.sort_unstable();
+    lines.dedup();
+    let rows = breaker.bounded(units_of(client, &lines)).await??;
+    let rows_by_line = group_rows(rows);
+    // The reads took their time; the writes get the whole bound.
+    breaker.progress();
 
     let progress = options.progress.then(|| {
         let bar = indicatif::ProgressBar::new(pending.len() as u64);
@@ -212,9 +384,9 @@ pub async fn apply(
         );
         bar
     });
-    let context = Context { client, journal: Mutex::new(journal), log: Mutex::new(Vec::new()), progress };
+    let context =
+        Context { client, journal: Mutex::new(journal), log: Mutex::new(Vec::new()), progress, breaker };
 
-    let mut report = ApplyReport::default();
     let mut touched: Vec<(usize, i64)> = Vec::new();
     for (index, action) in changes.iter().enumerate() {
         if states[index].done {
@@ -230,15 +402,22 @@ pub async fn apply(
 
     let tasks = pending.iter().map(|&index| {
         let action = changes[index];
-        let state = states[index].clone();
-        // Lines known before this run were refreshed above; an adopted line is read in `change`.
-        let line = line_of(index);
+        let found = found.get(&index).copied();
+        let line = line_of(index).or(found.map(|found| found.line));
         let current = line
             .map(|line| units_at(rows_by_line.get(&line).into_iter().flatten(), action_effective(action)));
+        let known =
+            Known { line, current, adopted: found.is_some_and(|found| found.ours), found: found.is_some() };
         let context = &context;
-        let adopted_line = adopted.get(&index).copied();
         async move {
-            let outcome = change(context, action, state, line, current, adopted_line).await;
+            // Once apply is stopping, changes not yet begun are left for the rerun.
+            if context.breaker.stopped.lock().expect("never poisoned").is_some() {
+                return (index, Ok(Outcome::NotStarted));
+            }
+            let outcome = change(context, action, known).await;
+            if let Err(error) = &outcome {
+                context.breaker.stop(error.to_string());
+            }
             if let Some(bar) = &context.progress {
                 bar.inc(1);
             }
@@ -250,7 +429,7 @@ pub async fn apply(
     if let Some(bar) = &context.progress {
         bar.finish_and_clear();
     }
-    let mut first_error = None;
+    let mut first_error: Option<(usize, ApplyError)> = None;
     for (index, outcome) in outcomes {
         match outcome {
             Ok(Outcome::Applied { line }) => {
@@ -263,18 +442,27 @@ pub async fn apply(
             }
             Ok(Outcome::Refused) => report.refused += 1,
             Ok(Outcome::Failed) => report.failed += 1,
+            Ok(Outcome::NotStarted) => report.unfinished += 1,
             Err(error) => {
-                report.failed += 1;
-                first_error.get_or_insert(error);
+                report.unfinished += 1;
+                // Report what stopped apply, not the tasks it stopped after it.
+                let replace = match &first_error {
+                    None => true,
+                    Some((_, ApplyError::Outage { .. })) => !matches!(error, ApplyError::Outage { .. }),
+                    Some(_) => false,
+                };
+                if replace {
+                    first_error = Some((index, error));
+                }
             }
         }
     }
-    let Context { journal, log: task_log, .. } = context;
+    let Context { journal, log: task_log, breaker, .. } = context;
     drop(journal);
     let mut task_log = task_log.into_inner().expect("tasks are done");
     task_log.sort_by(|a, b| (a.at, &a.customer_code).cmp(&(b.at, &b.customer_code)));
     log.extend(task_log);
-    if let Some(error) = first_error {
+    if let Some((_, error)) = first_error {
         return Err(error);
     }
 
@@ -284,7 +472,8 @@ pub async fn apply(
     verify_lines.sort_unstable();
     verify_lines.dedup();
     if !verify_lines.is_empty() {
-        let rows = units_of(client, &verify_lines).await?;
+        breaker.progress();
+        let rows = breaker.bounded(units_of(client, &verify_lines)).await??;
         let rows_by_line = group_rows(rows);
         for (index, line) in &touched {
             let action = changes[*index];
@@ -303,11 +492,7 @@ pub async fn apply(
             }
         }
     }
-
-    let status = JobStatus::of(log.iter().map(|entry| entry.level));
-    log.push(TimedEntry::now(Code::AT24, None, Code::AT24.message(&[("status", status.as_str())])));
-    report.log = log;
-    Ok(report)
+    Ok(())
 }
 
 /// The ContractServiceUnits rows of these lines (one query per 500 lines).
@@ -336,65 +521,94 @@ fn group_rows(rows: Vec<ContractServiceUnit>) -> BTreeMap<i64, Vec<ContractServi
     by_line
 }
 
-/// One change, start to end: the line (created if needed), the drift check, the adjustment.
-async fn change(
-    context: &Context<'_>,
-    action: &Action,
-    state: ActionState,
-    line: Option<i64>,
-    current: Option<u32>,
-    adopted_line: Option<i64>,
-) -> Result<Outcome, ApplyError> {
+/// One change, start to end: the line (created if needed), the check against what the line holds
+/// now, the adjustment.
+async fn change(context: &Context<'_>, action: &Action, known: Known) -> Result<Outcome, ApplyError> {
     let key = action_key(action);
     let (from, to) = (action.from.unwrap_or_default(), action.to.unwrap_or_default());
-    let (line, current) = match (line, current) {
-        (Some(line), Some(current)) => (line, current),
-        _ => {
-            // A create: make the line, or take the one an unanswered earlier create made.
-            let (line, current) = match adopted_line {
-                // Made by an earlier run whose answer was lost: what does it hold now?
-                Some(line) => (line, read_units(context, action, line).await?),
-                None => match create_line(context, action, &key).await? {
-                    // A line this run just made has no units yet.
-                    Some(line) => (line, 0),
-                    None => return Ok(Outcome::Failed),
-                },
-            };
-            context.record(Record::LineCreated {
-                key: key.clone(),
-                contract_service_id: line,
-                at: Utc::now(),
-            })?;
+    let (line, current) = match (known.line, known.current) {
+        (Some(line), Some(current)) if !known.found || current == to || known.adopted => {
+            if known.found {
+                context.record(Record::LineCreated {
+                    key: key.clone(),
+                    contract_service_id: line,
+                    at: Utc::now(),
+                })?;
+            }
             (line, current)
         }
+        (Some(line), Some(current)) => {
+            // A line for the service that this plan did not make: never a second one, and
+            // never an adjustment onto a line whose state nobody planned.
+            return refuse(context, action, &key, line, current);
+        }
+        _ => match create_line(context, action, &key).await? {
+            Some(line) => {
+                context.record(Record::LineCreated {
+                    key: key.clone(),
+                    contract_service_id: line,
+                    at: Utc::now(),
+                })?;
+                // A line this run just made has no units yet.
+                (line, 0)
+            }
+            None => return Ok(Outcome::Failed),
+        },
     };
 
-    let resumed = state.intent.is_some() || adopted_line.is_some();
-    if resumed && current == to {
-        // An earlier run's adjustment went through; its answer was lost.
+    if current == to {
+        // Already at its target: an earlier run (its journal lost or cut, or its answer lost).
         context.record(Record::Done { key, item_id: None, at: Utc::now() })?;
         let message = Code::AT32.message(&[("customerName", &action.customer_name), ("name", name(action))]);
         context.log(Code::AT32, action, message);
+        context.breaker.progress();
         return Ok(Outcome::AlreadyDone { line });
     }
     if current != from {
-        let message = Code::AT29.message(&[
-            ("customerName", &action.customer_name),
-            ("contractServiceId", &line.to_string()),
-            ("name", name(action)),
-            ("current", &current.to_string()),
-            ("from", &from.to_string()),
-        ]);
-        context.record(Record::Refused {
-            key,
-            code: Code::AT29,
-            message: message.clone(),
-            at: Utc::now(),
-        })?;
-        context.log(Code::AT29, action, message);
-        return Ok(Outcome::Refused);
+        return refuse(context, action, &key, line, current);
     }
     post_adjustment(context, action, &key, line).await
+}
+
+/// AT29: the line holds neither the plan's `from` nor its `to`; left alone.
+fn refuse(
+    context: &Context<'_>,
+    action: &Action,
+    key: &str,
+    line: i64,
+    current: u32,
+) -> Result<Outcome, ApplyError> {
+    let message = Code::AT29.message(&[
+        ("customerName", &action.customer_name),
+        ("contractServiceId", &line.to_string()),
+        ("name", name(action)),
+        ("current", &current.to_string()),
+        ("from", &action.from.unwrap_or_default().to_string()),
+    ]);
+    context.record(Record::Refused {
+        key: key.to_owned(),
+        code: Code::AT29,
+        message: message.clone(),
+        at: Utc::now(),
+    })?;
+    context.log(Code::AT29, action, message);
+    Ok(Outcome::Refused)
+}
+
+/// Whether a failed write certainly was not processed, so sending it again is safe: Autotask's
+/// limits (429, `Itgenatr005`) refuse before any work, and a connection that never opened
+/// carried nothing.
+fn refused_before_work(error: &ClientError) -> bool {
+    match error {
+        ClientError::Api { status, message, .. } => *status == 429 || message.contains("Itgenatr005"),
+        ClientError::Connect(_) => true,
+        _ => false,
+    }
+}
+
+/// Credentials refused or a host refused: nothing more may be sent.
+fn fatal(error: &ClientError) -> bool {
+    matches!(error, ClientError::Auth { .. } | ClientError::Forbidden | ClientError::Refused { .. })
 }
 
 /// POST `/Contracts/{id}/Services`; `None` when Autotask refused (AT14, logged).
@@ -404,30 +618,42 @@ async fn create_line(context: &Context<'_>, action: &Action, key: &str) -> Resul
     context.record(Record::LineIntent { key: key.to_owned(), contract_id, service_id, at: Utc::now() })?;
     // The unit price is left to Autotask, which takes the service's.
     let body = json!({ "contractID": contract_id, "serviceID": service_id });
-    for _ in 0..ATTEMPTS {
-        match context.client.create(&format!("Contracts/{contract_id}/Services"), &body).await {
-            Ok(line) => return Ok(Some(line)),
-            Err(ClientError::Ambiguous { .. }) => {
-                let lines = lines_of(context.client, &[contract_id]).await?;
+    let mut last_problem = format!("no answer after {ATTEMPTS} attempts");
+    for attempt in 0..ATTEMPTS {
+        context.breaker.check()?;
+        let path = format!("Contracts/{contract_id}/Services");
+        match context.breaker.bounded(context.client.create(&path, &body)).await? {
+            Ok(line) => {
+                context.breaker.progress();
+                return Ok(Some(line));
+            }
+            Err(ClientError::Ambiguous { message, .. }) => {
+                let lines = context.breaker.bounded(lines_of(context.client, &[contract_id])).await??;
                 if let Some(line) = lines.iter().find(|line| line.service_id == service_id) {
+                    context.breaker.progress();
                     return Ok(Some(line.id));
                 }
+                context.breaker.failure(&message)?;
+                last_problem = message;
+            }
+            Err(error) if fatal(&error) => return Err(error.into()),
+            Err(error) if refused_before_work(&error) => {
+                last_problem = error.to_string();
+                context.breaker.failure(&last_problem)?;
             }
             Err(error) => {
-                let message = Code::AT14.message(&[
-                    ("customerName", &action.customer_name),
-                    ("sku", action.sku.as_deref().unwrap_or_default()),
-                    ("error", &error.to_string()),
-                ]);
-                context.log(Code::AT14, action, message);
-                return Ok(None);
+                last_problem = error.to_string();
+                break;
             }
+        }
+        if attempt + 1 < ATTEMPTS {
+            context.breaker.backoff(attempt).await?;
         }
     }
     let message = Code::AT14.message(&[
         ("customerName", &action.customer_name),
         ("sku", action.sku.as_deref().unwrap_or_default()),
-        ("error", &format!("no answer after {ATTEMPTS} attempts")),
+        ("error", &last_problem),
     ]);
     context.log(Code::AT14, action, message);
     Ok(None)
@@ -435,7 +661,7 @@ async fn create_line(context: &Context<'_>, action: &Action, key: &str) -> Resul
 
 /// The units of one line at the action's effective date, read now.
 async fn read_units(context: &Context<'_>, action: &Action, line: i64) -> Result<u32, ApplyError> {
-    let rows = units_of(context.client, &[line]).await?;
+    let rows = context.breaker.bounded(units_of(context.client, &[line])).await??;
     Ok(units_at(&rows, action_effective(action)))
 }
 
@@ -467,9 +693,11 @@ async fn post_adjustment(
         "unitChange": unit_change,
     });
     let mut last_problem = String::new();
-    for _ in 0..ATTEMPTS {
-        match context.client.create("ContractServiceAdjustments", &body).await {
+    for attempt in 0..ATTEMPTS {
+        context.breaker.check()?;
+        match context.breaker.bounded(context.client.create("ContractServiceAdjustments", &body)).await? {
             Ok(item_id) => {
+                context.breaker.progress();
                 context.record(Record::Done {
                     key: key.to_owned(),
                     item_id: Some(item_id),
@@ -481,6 +709,7 @@ async fn post_adjustment(
             Err(ClientError::Ambiguous { message: problem, .. }) => {
                 let current = read_units(context, action, line).await?;
                 if current == to {
+                    context.breaker.progress();
                     context.record(Record::Done { key: key.to_owned(), item_id: None, at: Utc::now() })?;
                     context.log(action.code, action, action.message.clone());
                     return Ok(Outcome::Applied { line });
@@ -490,12 +719,21 @@ async fn post_adjustment(
                         format!("the line reads {current} units after an unanswered request ({problem})");
                     break;
                 }
+                context.breaker.failure(&problem)?;
                 last_problem = problem;
+            }
+            Err(error) if fatal(&error) => return Err(error.into()),
+            Err(error) if refused_before_work(&error) => {
+                last_problem = error.to_string();
+                context.breaker.failure(&last_problem)?;
             }
             Err(error) => {
                 last_problem = error.to_string();
                 break;
             }
+        }
+        if attempt + 1 < ATTEMPTS {
+            context.breaker.backoff(attempt).await?;
         }
     }
     let message = Code::AT33.message(&[

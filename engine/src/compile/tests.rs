@@ -399,3 +399,43 @@ fn every_message_fills_its_placeholders() {
         }
     }
 }
+
+#[test]
+fn customers_sharing_a_company_are_each_skipped_with_at34() {
+    // Both customers carry ASP's Billing Identifier: their rows would set one line to two
+    // targets. Neither is applied; the message names the other.
+    check(
+        |_, atria, _| atria.customers[1].billing_identifier = Some("29683541".to_owned()),
+        "
+ASP skip AT34 -
+SampleCustomerShortCodeName skip AT34 -
+log AT22 AT01 AT34 AT34 AT20 AT21 AT24",
+    );
+    let mut atria = parse_atria(SEED_ATRIA.as_bytes()).expect("seed atria");
+    atria.customers[1].billing_identifier = Some("29683541".to_owned());
+    let spec = crate::spec::parse(SEED_SPEC).expect("seed spec");
+    let autotask = parse_autotask(SEED_AUTOTASK.as_bytes()).expect("seed autotask");
+    let plan = compile(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of: as_of() })
+        .expect("compiles");
+    assert_eq!(
+        plan.actions[0].message,
+        "ASP Cloud (ASP): Autotask company 29683541 is also the company of SampleCustomerShortCodeName; skipped, since their changes would conflict on one contract. Give each Atria customer its own Billing Identifier"
+    );
+}
+
+#[test]
+fn a_customer_outside_the_scope_does_not_count_for_at34() {
+    // NOTFILTERED is not in the spec's customer filter: ASP keeps its changes.
+    check(
+        |_, atria, _| atria.customers[2].billing_identifier = Some("29683541".to_owned()),
+        "
+ASP update AT09 12 20→25
+ASP zero AT13 17 3→0
+ASP create AT11 31 0→4
+ASP skip AT07 - →1
+SampleCustomerShortCodeName unchanged AT10 12 10→10
+SampleCustomerShortCodeName update AT09 40 3→5
+SampleCustomerShortCodeName skip AT08 - →2
+log AT22 AT01 AT09 AT13 AT11 AT07 AT10 AT09 AT08 AT20 AT21 AT24",
+    );
+}

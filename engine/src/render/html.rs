@@ -139,12 +139,13 @@ pub fn html(plan: &Plan, options: TableOptions) -> String {
     let period = &plan.period;
     let _ = writeln!(
         out,
-        "<p class=\"meta\">Period {} – {}, as of {}, effective {}. Plan id <code>{}</code>.<br>{}</p>",
+        "<p class=\"meta\">Period {} – {}, as of {}, effective {}. Plan id <code>{}</code>, digest <code>{}</code>.<br>{}</p>",
         period.start_date,
         period.end_date,
         time(plan.as_of),
         time(plan.settings.effective_date),
         escape_html(&plan.plan_id),
+        escape_html(&plan.digest),
         escape_html(&summary_line(plan))
     );
 
@@ -174,9 +175,10 @@ pub fn html(plan: &Plan, options: TableOptions) -> String {
          <option value=\"\">all</option><option value=\"error\">error</option><option value=\"warning\">warning</option>\
          <option value=\"info\">info</option><option value=\"verbose\">verbose</option></select></label>\n\
          <label>Search <input id=\"search\" type=\"search\" placeholder=\"code, message, customer or SKU\"></label>\n\
-         <button id=\"download-csv\" type=\"button\" data-filename=\"billsync-plan-{}.csv\">Download CSV</button>\n\
+         <button id=\"download-csv\" type=\"button\" data-filename=\"billsync-plan-{}-digest-{}.csv\">Download CSV</button>\n\
          <span id=\"shown-count\">{} rows</span>\n</div>",
         escape_html(short_id(&plan.plan_id)),
+        escape_html(plan.short_digest()),
         rows.len()
     );
     let _ = writeln!(

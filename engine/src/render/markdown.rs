@@ -127,6 +127,7 @@ fn head(plan: &Plan) -> String {
         time(plan.settings.effective_date),
         summary.changes()
     );
+    let _ = writeln!(head, "Digest `{}` (`billsync apply --expect-digest`).\n", cell(plan.short_digest()));
     head.push_str("| action | count |\n|---|---:|\n");
     for (kind, count) in [
         (ActionKind::Update, summary.update),

@@ -42,6 +42,8 @@ pub fn write_text(plan: &Plan, options: TextOptions, writer: impl std::io::Write
         plan.as_of.format("%Y-%m-%dT%H:%M:%SZ"),
         plan.settings.effective_date.format("%Y-%m-%dT%H:%M:%SZ"),
     )?;
+    // What apply checks and `apply --expect-digest` binds an approval to.
+    writeln!(out, "Digest {}", plan.short_digest())?;
 
     let deprovisioned = deprovisioned_customers(plan);
     let shown = |action: &&Action| show_unchanged || action.kind != ActionKind::Unchanged;

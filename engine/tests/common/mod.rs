@@ -41,12 +41,16 @@ impl Online {
     /// Both mocks seeded from `fixtures/<name>`, and `job.yaml` in a scratch folder pointing at
     /// them (zone discovery through the Autotask mock).
     pub fn start(name: &str) -> Online {
+        Online::start_in(fixtures().join(name))
+    }
+
+    /// Both mocks seeded from the fixture folder `fixture` (e.g. a synthetic world in a temp dir).
+    pub fn start_in(fixture: PathBuf) -> Online {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
-        let fixture = fixtures().join(name);
         let (autotask, atria) = runtime.block_on(async {
             let mut config = mock_autotask::MockConfig::from_fixture(&fixture).expect("autotask fixture");
             config.limits.latency_past_half = std::time::Duration::ZERO;
@@ -114,6 +118,8 @@ impl Online {
             .env("AUTOTASK_INTEGRATION_CODE", INTEGRATION_CODE)
             .env("ATRIA_TOKEN", "mock-atria-token")
             .env("NO_COLOR", "1")
+            // Each test's own writer locks, so that tests applying one plan do not meet.
+            .env("BILLSYNC_STATE_DIR", self.dir.path().join("state"))
             .stdin(Stdio::null());
         command
     }
