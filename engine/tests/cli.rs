@@ -707,6 +707,8 @@ fn readme_github_actions_workflow_runs_as_written() {
             .current_dir(online.dir.path())
             .env("PATH", &path)
             .env("GITHUB_STEP_SUMMARY", online.path("step-summary.md"))
+            .env("GITHUB_OUTPUT", online.path("step-output.txt"))
+            .env("BILLSYNC_STATE_DIR", online.path("state"))
             .envs(env.iter().map(|(name, value)| (name, value)))
             .output()
             .expect("bash runs");
@@ -717,11 +719,29 @@ fn readme_github_actions_workflow_runs_as_written() {
     let summary = std::fs::read_to_string(online.path("summary.md")).expect("summary.md");
     assert_eq!(std::fs::read_to_string(online.path("step-summary.md")).expect("the step summary"), summary);
     let plan_upload = &uses(plan_job, "actions/upload-artifact@v4")[0]["with"];
+    let made: Vec<String> = std::fs::read_dir(online.dir.path())
+        .expect("the job's folder")
+        .map(|entry| entry.expect("an entry").file_name().to_string_lossy().into_owned())
+        .collect();
     for file in plan_upload["path"].as_str().expect("the plan's files").lines() {
-        assert!(online.path(file).is_file(), "the plan job uploads `{file}`, which it made");
+        // `upload-artifact` paths may hold one `*`, as `plan-*.csv` does.
+        let matches = |name: &str| match file.split_once('*') {
+            Some((prefix, suffix)) => name.starts_with(prefix) && name.ends_with(suffix),
+            None => name == file,
+        };
+        assert!(made.iter().any(|name| matches(name)), "the plan job uploads `{file}`, which it made");
     }
     let downloads = uses(apply_job, "actions/download-artifact@v4");
     assert_eq!(downloads[0]["with"]["name"], plan_upload["name"], "the apply job downloads the plan");
+
+    // The digest the reviewers saw travels to the apply job as the plan job's output.
+    assert_eq!(plan_script[0]["id"], "plan");
+    assert_eq!(plan_job["outputs"]["digest"], "${{ steps.plan.outputs.digest }}");
+    let outputs = std::fs::read_to_string(online.path("step-output.txt")).expect("the step's outputs");
+    let digest = outputs.lines().find_map(|line| line.strip_prefix("digest=")).expect("a digest output");
+    let plan: Value = serde_json::from_slice(&std::fs::read(online.path("plan.json")).expect("plan.json"))
+        .expect("the plan is JSON");
+    assert_eq!(plan["digest"], digest);
 
     // The apply step, with the secrets the workflow names.
     let apply = runs(apply_job, "billsync apply");
@@ -735,7 +755,9 @@ fn readme_github_actions_workflow_runs_as_written() {
         assert_eq!(apply["env"][name], format!("${{{{ secrets.{name} }}}}"));
     }
     assert_eq!(apply["env"].as_object().expect("env").len(), secrets.len(), "{}", apply["env"]);
-    let apply_script = apply["run"].as_str().expect("a script");
+    let apply_script =
+        apply["run"].as_str().expect("a script").replace("${{ needs.plan.outputs.digest }}", digest);
+    let apply_script = apply_script.as_str();
     bash(apply_script, &env);
     let per_line = online.adjustments_per_line();
     assert_eq!(per_line.len(), 4, "the seed example's four lines adjusted: {per_line:?}");

@@ -40,8 +40,10 @@ pub enum PeriodStatus {
     Closed,
 }
 
+// Customers and rows may carry the export's other columns (`customerAccountCode`, …): the mock
+// ignores them, as billsync does; only the top level and the period are strict.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct AtriaCustomer {
     /// Atria's unique, immutable customer code (ShortName), e.g. `ASP`.
     pub short_name: String,
@@ -60,7 +62,7 @@ pub enum CustomerStatus {
 
 /// One row of Atria's billing summary export.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct BillingRow {
     pub customer_code: String,
     pub product_sku: Option<String>,

@@ -429,6 +429,7 @@ pub struct ContractServiceUnit {
     /// Inclusive: the row covers `startDate <= t <= endDate`.
     #[serde(rename = "endDate", with = "crate::dates::required")]
     pub end_date: DateTime<Utc>,
+    #[serde(deserialize_with = "whole_units")]
     pub units: u32,
     #[serde(default)]
     pub price: Option<f64>,
@@ -660,4 +661,21 @@ pub struct Adjustment {
     pub allow_repeat_service: Option<bool>,
     #[serde(rename = "quoteItemID")]
     pub quote_item_id: Option<i64>,
+}
+
+/// Units as Autotask sends them: `40` or, from some API versions and exports, `40.0`; never `40.5`.
+fn whole_units<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    use serde::de::{Error, Unexpected};
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(units) = number.as_u64() {
+        return u32::try_from(units)
+            .map_err(|_| D::Error::invalid_value(Unexpected::Unsigned(units), &"a whole number from 0 up"));
+    }
+    match number.as_f64() {
+        Some(float) if float.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&float) => {
+            Ok(float as u32)
+        }
+        Some(float) => Err(D::Error::invalid_value(Unexpected::Float(float), &"a whole number from 0 up")),
+        None => Err(D::Error::custom("expected a whole number from 0 up")),
+    }
 }
