@@ -174,18 +174,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Spec(SpecCommand::Import { params, secrets }) => {
             let params_text = read_text(&params)?;
             let secrets_text = secrets.as_deref().map(read_text).transpose()?;
-            let yaml = spec::import_legacy(&params_text, secrets_text.as_deref()).map_err(|error| {
-                let spec::ImportError::Invalid(problems) = error;
-                let file = if problems
-                    .iter()
-                    .any(|p| p.place.starts_with("$.UserName") || p.place.starts_with("$.Secret"))
-                {
-                    secrets.clone().unwrap_or(params.clone())
-                } else {
-                    params.clone()
-                };
-                anyhow::anyhow!("{}", problems.in_file(&file))
-            })?;
+            // A zone unknown to the IANA database (or none found) stays out: UTC is the default.
+            let zone =
+                iana_time_zone::get_timezone().ok().filter(|zone| crate::schedule::parse_zone(zone).is_ok());
+            let yaml = spec::import_legacy_in_zone(&params_text, secrets_text.as_deref(), zone.as_deref())
+                .map_err(|error| {
+                    let spec::ImportError::Invalid(problems) = error;
+                    let file = if problems
+                        .iter()
+                        .any(|p| p.place.starts_with("$.UserName") || p.place.starts_with("$.Secret"))
+                    {
+                        secrets.clone().unwrap_or(params.clone())
+                    } else {
+                        params.clone()
+                    };
+                    anyhow::anyhow!("{}", problems.in_file(&file))
+                })?;
             print(&yaml)?;
             if secrets.is_some() {
                 eprintln!(

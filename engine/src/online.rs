@@ -188,7 +188,7 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::
     // state and both apply; the second waits for nothing and stops.
     let _run_lock = exclusive_lock(runs_dir, ".run.lock", "another billsync run is using")?;
     let started = Utc::now();
-    let folder = new_run_folder(runs_dir, started)?;
+    let folder = new_run_folder(runs_dir, started.with_timezone(&spec.zone()))?;
     println!("Run {} in {}", started.format("%Y-%m-%dT%H:%M:%SZ"), folder.display());
     let write = |file: &str, bytes: &[u8]| {
         crate::cli::write_atomically(&folder.join(file), |out| {
@@ -290,9 +290,14 @@ fn exclusive_lock(runs_dir: &Path, name: &str, held_message: &str) -> anyhow::Re
     }
 }
 
-/// `runs/2026-11-26T220000Z`, with a suffix when two runs start in the same second.
-fn new_run_folder(runs_dir: &Path, started: DateTime<Utc>) -> anyhow::Result<PathBuf> {
-    let stamp = started.format("%Y-%m-%dT%H%M%SZ").to_string();
+/// `runs/2026-11-26T220000Z` (UTC) or `runs/2026-11-26T220000+1100` (the spec's zone), with a
+/// suffix when two runs start in the same second.
+fn new_run_folder(runs_dir: &Path, started: DateTime<chrono_tz::Tz>) -> anyhow::Result<PathBuf> {
+    let stamp = if started.timezone() == chrono_tz::Tz::UTC {
+        started.format("%Y-%m-%dT%H%M%SZ").to_string()
+    } else {
+        started.format("%Y-%m-%dT%H%M%S%z").to_string()
+    };
     for attempt in 0..100 {
         let name = if attempt == 0 { stamp.clone() } else { format!("{stamp}-{attempt}") };
         let folder = runs_dir.join(name);
@@ -323,7 +328,7 @@ fn spec_with_schedule(path: &Path) -> anyhow::Result<(JobSpec, Schedule)> {
         .schedule
         .as_deref()
         .with_context(|| format!("{}: the spec has no `schedule`", path.display()))?;
-    let schedule = Schedule::parse(expression)?;
+    let schedule = Schedule::parse_in(expression, spec.zone())?;
     Ok((spec, schedule))
 }
 
@@ -333,14 +338,18 @@ pub fn daemon_command(args: DaemonArgs) -> anyhow::Result<ExitCode> {
     let (spec, schedule) = spec_with_schedule(&args.spec)?;
     let _daemon_lock = exclusive_lock(&args.runs_dir, ".daemon.lock", "another billsync daemon is using")?;
     let stop = stop_signals()?;
-    println!("billsync daemon: `{}` (UTC); stop with SIGTERM or Ctrl-C", schedule.expression());
+    println!(
+        "billsync daemon: `{}` ({}); stop with SIGTERM or Ctrl-C",
+        schedule.expression(),
+        schedule.zone().name()
+    );
     loop {
         let Some(next) = schedule.next_after(Utc::now()) else {
             println!("The schedule has no further run; stopping.");
             return Ok(ExitCode::SUCCESS);
         };
-        println!("Next run at {}", next.format("%Y-%m-%dT%H:%M:%SZ"));
-        let wait = (next - Utc::now()).to_std().unwrap_or_default();
+        println!("Next run at {}", crate::schedule::zoned_and_utc(&next));
+        let wait = (next.with_timezone(&Utc) - Utc::now()).to_std().unwrap_or_default();
         match stop.recv_timeout(wait) {
             Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                 println!("Stopping: signal received.");
@@ -399,13 +408,14 @@ pub fn schedule_command(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
         None => Utc::now(),
     };
     println!(
-        "{} (UTC), next {} runs after {}:",
+        "{} ({}), next {} runs after {}:",
         schedule.expression(),
+        schedule.zone().name(),
         args.next,
         from.format("%Y-%m-%dT%H:%M:%SZ")
     );
     for time in schedule.upcoming(from, args.next) {
-        println!("  {}", time.format("%Y-%m-%dT%H:%M:%SZ %a"));
+        println!("  {}", crate::schedule::zoned_and_utc(&time));
     }
     Ok(ExitCode::SUCCESS)
 }

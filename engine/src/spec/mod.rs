@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::codes::LogLevel;
 use crate::problems::{Problem, Problems};
 
-pub use import::{ImportError, import_legacy};
+pub use import::{ImportError, import_legacy, import_legacy_in_zone};
 
 pub const DEFAULT_ZONE_DISCOVERY_URL: &str = "https://webservices.autotask.net/atservicesrest/";
 
@@ -34,6 +34,10 @@ pub struct JobSpec {
     /// Cron expression: 5 fields, or 6 with seconds first (e.g. `0 22 26 * *`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
+    /// The IANA time zone of `schedule` and of run folder names, e.g. `Australia/Sydney`;
+    /// default `UTC`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// The least important log level shown: error | warning | info | verbose.
     #[serde(default)]
     pub log_level: LogLevel,
@@ -280,6 +284,15 @@ impl JobSpec {
         serde_json::to_value(schemars::schema_for!(JobSpec)).expect("a generated schema is valid JSON")
     }
 
+    /// The zone of the schedule and the run folders: `timezone`, or UTC when it is absent or
+    /// invalid (a loaded spec has a valid one: `check` says so).
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.timezone
+            .as_deref()
+            .and_then(|name| crate::schedule::parse_zone(name).ok())
+            .unwrap_or(chrono_tz::Tz::UTC)
+    }
+
     /// The canonical form used for the plan's `specSha256`: the customer filter as a set.
     pub fn canonical(&self) -> JobSpec {
         let mut canonical = self.clone();
@@ -319,6 +332,11 @@ fn check(spec: &JobSpec) -> Problems {
         && let Err(error) = crate::schedule::Schedule::parse(schedule)
     {
         problems.push(Problem::at("$.schedule", error.to_string()));
+    }
+    if let Some(timezone) = &spec.timezone
+        && let Err(message) = crate::schedule::parse_zone(timezone)
+    {
+        problems.push(Problem::at("$.timezone", message));
     }
     let sku_type_ok = match spec.sku_type.name {
         SkuField::ServiceId => spec.sku_type.value_type == SkuValueType::Int,
