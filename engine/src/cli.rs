@@ -45,6 +45,8 @@ pub enum Command {
     Schedule(crate::online::ScheduleArgs),
     /// Run the job at its schedule's times until SIGTERM or SIGINT
     Daemon(crate::online::DaemonArgs),
+    /// List past runs: when, plan digest, status, counts, applied or not, by whom
+    Runs(crate::history::RunsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -166,6 +168,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => crate::online::run_command(args),
         Command::Schedule(args) => crate::online::schedule_command(args),
         Command::Daemon(args) => crate::online::daemon_command(args),
+        Command::Runs(args) => crate::history::runs_command(args),
         Command::Spec(SpecCommand::Validate { files }) => validate(&files),
         Command::Spec(SpecCommand::Schema) => {
             print(&schema_text(&spec::JobSpec::schema()))?;

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod codes;
 pub mod compile;
 pub mod fetch;
+pub mod history;
 mod http;
 pub mod online;
 pub mod plan;

@@ -13,6 +13,7 @@ use crate::apply::executor::{ApplyOptions, ApplyReport, TimedEntry, apply};
 use crate::apply::journal::Journal;
 use crate::autotask::{AutotaskClient, ClientOptions};
 use crate::codes::LogLevel;
+use crate::history::{ApplyCounts, RunMode, RunRecord, RunStatus};
 use crate::plan::Plan;
 use crate::schedule::Schedule;
 use crate::secrets::AutotaskCredentials;
@@ -44,6 +45,9 @@ pub struct RunArgs {
     /// Where each run leaves its folder of snapshots, plan, journal and log
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
+    /// Who approves the apply, as `billsync runs` shows it; default: the OS user
+    #[arg(long, value_name = "NAME")]
+    pub approved_by: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -166,7 +170,12 @@ pub fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         Approval::Refused
     };
-    let outcome = run_once(&spec, &args.runs_dir, approval)?;
+    let options = RunOptions {
+        approval,
+        mode: RunMode::Run,
+        approved_by: args.approved_by.unwrap_or_else(crate::history::os_user),
+    };
+    let outcome = run_once(&spec, &args.runs_dir, &options)?;
     Ok(ExitCode::from(outcome))
 }
 
@@ -180,16 +189,28 @@ pub enum Approval {
     Refused,
 }
 
+/// How one run goes: whether it may apply, how it was started, and who approves.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub approval: Approval,
+    pub mode: RunMode,
+    pub approved_by: String,
+}
+
 /// One run of the job, as Atria's "Run Now": fetch, plan, show, then apply when approved. The
-/// run's folder keeps the snapshots, the plan (JSON and text), the journal and the log.
+/// run's folder keeps the snapshots, the plan (JSON and text), the journal, the log and
+/// `run.json` (what became of the run, for `billsync runs`).
 /// Returns apply's exit code (0 when nothing needed applying).
-pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::Result<u8> {
+pub fn run_once(spec: &JobSpec, runs_dir: &Path, options: &RunOptions) -> anyhow::Result<u8> {
+    let approval = options.approval;
     // Two runs on one runs folder (a daemon's and a manual one, say) would plan from the same
     // state and both apply; the second waits for nothing and stops.
     let _run_lock = exclusive_lock(runs_dir, ".run.lock", "another billsync run is using")?;
     let started = Utc::now();
     let folder = new_run_folder(runs_dir, started.with_timezone(&spec.zone()))?;
     println!("Run {} in {}", started.format("%Y-%m-%dT%H:%M:%SZ"), folder.display());
+    let mut record = RunRecord::new(started.with_timezone(&spec.zone()).fixed_offset(), options.mode);
+    record.save(&folder)?;
     let write = |file: &str, bytes: &[u8]| {
         crate::cli::write_atomically(&folder.join(file), |out| {
             use std::io::Write as _;
@@ -202,6 +223,9 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::
         Err(error) => {
             let entry = TimedEntry::now(error.code(), None, error.to_string());
             write("log.jsonl", log_text(std::slice::from_ref(&entry), Path::new("log.jsonl")).as_bytes())?;
+            record.status = RunStatus::Failed;
+            record.error = Some(error.to_string());
+            record.save(&folder)?;
             return Err(error.into());
         }
     };
@@ -237,6 +261,8 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::
     if !plan.has_changes() {
         println!("No changes to apply.");
         write_log(&plan_log)?;
+        record.status = RunStatus::NoChanges;
+        record.save(&folder)?;
         return Ok(0);
     }
     let approved = match approval {
@@ -253,19 +279,41 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::
         write_log(&plan_log)?;
         return Ok(0);
     }
-    let options = ApplyOptions {
+    let apply_options = ApplyOptions {
         journal_path: folder.join("plan.json.journal.jsonl"),
         progress: std::io::stderr().is_terminal(),
     };
     let report = runtime.block_on(async {
         let client = connect_autotask(spec).await?;
-        anyhow::Ok(apply(&plan, &client, &options).await?)
-    })?;
+        anyhow::Ok(apply(&plan, &client, &apply_options).await?)
+    });
+    let report = match report {
+        Ok(report) => report,
+        Err(error) => {
+            record.status = RunStatus::Failed;
+            record.error = Some(format!("{error:#}"));
+            record.save(&folder)?;
+            return Err(error);
+        }
+    };
     let mut log = plan_log;
     log.extend(report.log.iter().cloned());
     write_log(&log)?;
+    record.applied(counts_of(&report, 0), &options.approved_by, Utc::now());
+    record.save(&folder)?;
     finish_apply(&report, spec.log_level, None)?;
     Ok(report.exit_code())
+}
+
+/// Apply's numbers as a run's record keeps them.
+pub(crate) fn counts_of(report: &ApplyReport, left_out: usize) -> ApplyCounts {
+    ApplyCounts {
+        applied: report.applied,
+        already_done: report.already_done,
+        refused: report.refused,
+        failed: report.failed,
+        left_out,
+    }
 }
 
 /// An exclusive advisory lock on `runs_dir/name`, held until the file is dropped; the operating
@@ -358,7 +406,12 @@ pub fn daemon_command(args: DaemonArgs) -> anyhow::Result<ExitCode> {
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
         }
         // A failed run is logged in its folder and printed; the daemon goes on to the next.
-        match run_once(&spec, &args.runs_dir, Approval::Given) {
+        let options = RunOptions {
+            approval: Approval::Given,
+            mode: RunMode::Apply,
+            approved_by: crate::history::os_user(),
+        };
+        match run_once(&spec, &args.runs_dir, &options) {
             Ok(code) => println!("Run finished with exit code {code}"),
             Err(error) => eprintln!("billsync: run failed: {error:#}"),
         }
