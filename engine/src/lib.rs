@@ -13,6 +13,7 @@ pub mod compile;
 pub mod fetch;
 pub mod history;
 mod http;
+pub mod notify;
 pub mod online;
 pub mod plan;
 pub mod problems;

@@ -14,6 +14,7 @@ use crate::apply::journal::Journal;
 use crate::autotask::{AutotaskClient, ClientOptions};
 use crate::codes::LogLevel;
 use crate::history::{ApplyCounts, RunMode, RunRecord, RunStatus};
+use crate::notify::{Event, Notifier, Pending};
 use crate::plan::Plan;
 use crate::schedule::Schedule;
 use crate::secrets::AutotaskCredentials;
@@ -32,6 +33,9 @@ pub struct ApplyArgs {
     /// Also write the run's AT log here: CSV when the name ends in `.csv`, else JSON lines
     #[arg(long)]
     pub log: Option<PathBuf>,
+    /// Who approves this apply, recorded in the run's history; default: the OS user
+    #[arg(long, value_name = "NAME")]
+    pub approved_by: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -97,12 +101,37 @@ pub fn apply_command(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let plan = Plan::load(&args.plan).map_err(|problems| anyhow::anyhow!("{problems}"))?;
     let spec = load_spec(&args.spec)?;
     let journal_path = args.journal.clone().unwrap_or_else(|| Journal::path_for(&args.plan));
+    let approved_by = args.approved_by.clone().unwrap_or_else(crate::history::os_user);
+    let notifier = Notifier::from_spec(spec.notify.as_ref());
     let report = runtime()?.block_on(async {
         let client = connect_autotask(&spec).await?;
         let options = ApplyOptions { journal_path, progress: std::io::stderr().is_terminal() };
         anyhow::Ok(apply(&plan, &client, &options).await?)
-    })?;
-    finish_apply(&report, spec.log_level, args.log.as_deref())
+    });
+    let report = match report {
+        Ok(report) => report,
+        Err(error) => {
+            if let Some(notifier) = &notifier {
+                notifier.send(Event::Failed, &format!("{}: {error:#}", plan.job.label)).finish();
+            }
+            return Err(error);
+        }
+    };
+    let counts = counts_of(&report, 0);
+    // A run folder's plan applied by hand is recorded in that run's history too.
+    if let Some(folder) = args.plan.parent()
+        && let Some(mut record) = RunRecord::load(folder)?
+    {
+        record.applied(counts, &approved_by, Utc::now());
+        record.save(folder)?;
+    }
+    let pending = notifier.as_ref().map(|notifier| {
+        let text = crate::notify::applied_text(&plan, &counts, &approved_by, &args.plan);
+        notifier.send(crate::notify::event_of(&counts), &text)
+    });
+    let code = finish_apply(&report, spec.log_level, args.log.as_deref());
+    crate::notify::finish_all(pending);
+    code
 }
 
 /// Prints the run's log and summary, writes `--log`, and gives apply's exit code.
@@ -202,6 +231,23 @@ pub struct RunOptions {
 /// `run.json` (what became of the run, for `billsync runs`).
 /// Returns apply's exit code (0 when nothing needed applying).
 pub fn run_once(spec: &JobSpec, runs_dir: &Path, options: &RunOptions) -> anyhow::Result<u8> {
+    let notifier = Notifier::from_spec(spec.notify.as_ref());
+    let mut pending = Vec::new();
+    let result = run_steps(spec, runs_dir, options, notifier.as_ref(), &mut pending);
+    if let (Err(error), Some(notifier)) = (&result, &notifier) {
+        pending.push(notifier.send(Event::Failed, &format!("{}: {error:#}", spec.label)));
+    }
+    crate::notify::finish_all(pending);
+    result
+}
+
+fn run_steps(
+    spec: &JobSpec,
+    runs_dir: &Path,
+    options: &RunOptions,
+    notifier: Option<&Notifier>,
+    pending: &mut Vec<Pending>,
+) -> anyhow::Result<u8> {
     let approval = options.approval;
     // Two runs on one runs folder (a daemon's and a manual one, say) would plan from the same
     // state and both apply; the second waits for nothing and stops.
@@ -277,6 +323,9 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, options: &RunOptions) -> anyhow
     };
     if !approved {
         write_log(&plan_log)?;
+        if let Some(notifier) = notifier {
+            pending.push(notifier.send(Event::Ready, &crate::notify::ready_text(&plan, &folder)));
+        }
         return Ok(0);
     }
     let apply_options = ApplyOptions {
@@ -299,8 +348,14 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, options: &RunOptions) -> anyhow
     let mut log = plan_log;
     log.extend(report.log.iter().cloned());
     write_log(&log)?;
-    record.applied(counts_of(&report, 0), &options.approved_by, Utc::now());
+    let counts = counts_of(&report, 0);
+    record.applied(counts, &options.approved_by, Utc::now());
     record.save(&folder)?;
+    if let Some(notifier) = notifier {
+        let text =
+            crate::notify::applied_text(&plan, &counts, &options.approved_by, &folder.join("plan.json"));
+        pending.push(notifier.send(crate::notify::event_of(&counts), &text));
+    }
     finish_apply(&report, spec.log_level, None)?;
     Ok(report.exit_code())
 }

@@ -79,6 +79,10 @@ pub struct JobSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "AutotaskConnection")]
     pub autotask: Option<AutotaskConnection>,
+    /// Where to say that a plan is ready, applied, refused or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "crate::notify::NotifySpec")]
+    pub notify: Option<crate::notify::NotifySpec>,
 }
 
 /// Which billing period a run processes.
