@@ -88,7 +88,11 @@ fn run(workdir: &Path) -> anyhow::Result<ExitCode> {
         secret: Secret::new(SECRET),
         integration_code: Secret::new(INTEGRATION_CODE),
     };
-    let options = ApplyOptions { journal_path: workdir.join("plan.json.journal.jsonl"), progress: false };
+    let options = ApplyOptions {
+        journal_path: workdir.join("plan.json.journal.jsonl"),
+        progress: false,
+        customers: Default::default(),
+    };
     let report = runtime.block_on(async {
         let client = AutotaskClient::connect(connection, credentials, ClientOptions::default()).await?;
         anyhow::Ok(apply(&plan, &client, &options).await?)

@@ -216,3 +216,182 @@ fn a_webhook_that_is_down_neither_blocks_nor_fails_the_run() {
         stderr(&output)
     );
 }
+
+/// Lines touched in the mock's ledger, with the sum of their unit changes.
+fn ledger(online: &Online) -> Vec<Value> {
+    online.autotask_state()["adjustments"].as_array().expect("adjustments").clone()
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{what} within 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_plan_mode_daemon_applies_nothing_until_approve_and_runs_shows_both() {
+    let online = Online::start("seed-example");
+    let receiver = Receiver::start(&online);
+    with_webhook(&online);
+    let spec = std::fs::read_to_string(online.path("job.yaml")).expect("spec");
+    std::fs::write(online.path("job.yaml"), spec.replace("\"0 22 26 * *\"", "\"*/2 * * * * *\""))
+        .expect("write");
+    let runs = online.path("runs");
+    // The default mode is plan.
+    let daemon = online
+        .command(&["daemon", "--spec", &online.arg("job.yaml"), "--runs-dir", &online.arg("runs")])
+        .env("BILLSYNC_WEBHOOK", &receiver.url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the daemon starts");
+    let planned = |folder: &PathBuf| {
+        std::fs::read_to_string(folder.join("run.json"))
+            .is_ok_and(|text| text.contains("\"status\": \"planned\""))
+    };
+    wait_for("a planned run", || run_folders(&runs).iter().any(planned));
+    wait_for("the ready notification", || !receiver.texts().is_empty());
+    let status =
+        std::process::Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let output = daemon.wait_with_output().expect("the daemon exits");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let printed = stdout(&output);
+    assert!(printed.contains("mode plan (each plan waits for `billsync approve`)"), "{printed}");
+    assert!(printed.contains("Not applied (daemon --mode plan)"), "{printed}");
+
+    // Nothing was applied: the ledger is empty; the run folder holds what a reviewer reads.
+    assert!(ledger(&online).is_empty(), "{:?}", ledger(&online));
+    let folder = run_folders(&runs).into_iter().find(planned).expect("a planned run");
+    for file in ["plan.json", "plan.txt", "plan.md", "plan.html", "plan.csv", "run.json", "log.jsonl"] {
+        assert!(folder.join(file).exists(), "{file} is written");
+    }
+    assert!(receiver.texts()[0].starts_with("**billsync: plan ready for review**"), "{:?}", receiver.texts());
+    assert!(receiver.texts()[0].contains(&folder.display().to_string()));
+
+    // approve applies it through apply's path, and records who.
+    let approved = online
+        .command(&[
+            "approve",
+            &folder.to_string_lossy(),
+            "--spec",
+            &online.arg("job.yaml"),
+            "--approved-by",
+            "carol",
+        ])
+        .env("BILLSYNC_WEBHOOK", &receiver.url)
+        .output()
+        .expect("approve runs");
+    assert_eq!(approved.status.code(), Some(0), "{}\n{}", stdout(&approved), stderr(&approved));
+    assert!(stdout(&approved).contains("Apply: 4 applied"), "{}", stdout(&approved));
+    assert_eq!(ledger(&online).len(), 4);
+    assert!(online.adjustments_per_line().values().all(|count| *count == 1));
+    assert!(folder.join("plan.json.journal.jsonl").exists() && folder.join("apply-log.jsonl").exists());
+    let texts = receiver.texts();
+    assert!(
+        texts
+            .last()
+            .is_some_and(|text| text.starts_with("**billsync: plan applied**") && text.contains("carol")),
+        "{texts:?}"
+    );
+
+    // History shows the run planned by the daemon and applied by carol.
+    let listed = runs_json(&online);
+    let entry = listed
+        .iter()
+        .find(|run| run["folder"].as_str() == Some(&folder.to_string_lossy()))
+        .expect("the approved run is listed");
+    assert_eq!((entry["mode"].as_str(), entry["status"].as_str()), (Some("plan"), Some("applied")));
+    assert_eq!((entry["applied"].as_bool(), entry["approvedBy"].as_str()), (Some(true), Some("carol")));
+    assert!(
+        listed
+            .iter()
+            .filter(|run| *run != entry)
+            .all(|run| run["status"] == "planned" && run["applied"] == false)
+    );
+
+    // Approving again posts nothing: every line is found done (AT32).
+    let again = online.run(&["approve", &folder.to_string_lossy(), "--spec", &online.arg("job.yaml")]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(stdout(&again).contains("Apply: 0 applied, 4 already done"), "{}", stdout(&again));
+    assert_eq!(ledger(&online).len(), 4);
+
+    // A folder that is not a run is refused, naming it.
+    let not_a_run = online.run(&["approve", &online.arg("nowhere"), "--spec", &online.arg("job.yaml")]);
+    assert_eq!(not_a_run.status.code(), Some(1));
+    assert!(stderr(&not_a_run).contains("nowhere: not a run folder"), "{}", stderr(&not_a_run));
+}
+
+#[test]
+fn partial_apply_touches_only_the_named_customer_and_a_later_apply_finishes_the_rest() {
+    let online = Online::start("every-code");
+    online.plan_from_fixture();
+    let plan = billsync::plan::Plan::load(&online.path("plan.json")).expect("plan");
+    let lines_of = |keep: &dyn Fn(&str) -> bool| -> std::collections::BTreeSet<i64> {
+        plan.actions
+            .iter()
+            .filter(|action| action.kind.is_change() && keep(&action.customer_code))
+            .filter_map(|action| action.contract_service_id)
+            .collect()
+    };
+    let customers: std::collections::BTreeSet<&str> = plan
+        .actions
+        .iter()
+        .filter(|action| action.kind.is_change() && action.contract_service_id.is_some())
+        .map(|action| action.customer_code.as_str())
+        .collect();
+    assert!(customers.len() >= 2, "the fixture has changes for several customers: {customers:?}");
+    let chosen = *customers.iter().next().expect("a customer");
+    let apply = |extra: &[&str]| {
+        let (plan, spec) = (online.arg("plan.json"), online.arg("job.yaml"));
+        let mut args = vec!["apply", plan.as_str(), "--spec", spec.as_str()];
+        args.extend_from_slice(extra);
+        online.run(&args)
+    };
+
+    // A code the plan has no change for is an error, and nothing is sent.
+    let typo = apply(&["--customer", "NOPE"]);
+    assert_eq!(typo.status.code(), Some(1));
+    assert!(
+        stderr(&typo).contains("--customer `NOPE`: no change of that customer in the plan"),
+        "{}",
+        stderr(&typo)
+    );
+    assert!(ledger(&online).is_empty());
+
+    let partial = apply(&["--customer", chosen]);
+    assert!(matches!(partial.status.code(), Some(0 | 3)), "{}\n{}", stdout(&partial), stderr(&partial));
+    assert!(stdout(&partial).contains("Left out: "), "{}", stdout(&partial));
+    assert!(stdout(&partial).contains("they stay pending"), "{}", stdout(&partial));
+    let touched: std::collections::BTreeSet<i64> = ledger(&online)
+        .iter()
+        .map(|adjustment| adjustment["contractServiceID"].as_i64().expect("a line"))
+        .collect();
+    assert!(!touched.is_empty());
+    // Only the chosen customer's lines (or a line created for it) moved; no other customer's.
+    let (chosen_lines, other_lines) = (lines_of(&|code| code == chosen), lines_of(&|code| code != chosen));
+    assert!(
+        touched.is_disjoint(&other_lines),
+        "{chosen}: touched {touched:?}, others' lines {other_lines:?}"
+    );
+    assert!(
+        touched.intersection(&chosen_lines).count() == chosen_lines.len(),
+        "{touched:?} {chosen_lines:?}"
+    );
+    let after_partial = ledger(&online).len();
+
+    // The full apply finishes the rest and posts nothing twice.
+    let rest = apply(&[]);
+    assert!(matches!(rest.status.code(), Some(0 | 3)), "{}\n{}", stdout(&rest), stderr(&rest));
+    assert!(!stdout(&rest).contains("Left out"), "{}", stdout(&rest));
+    assert!(ledger(&online).len() > after_partial);
+    assert!(
+        online.adjustments_per_line().values().all(|count| *count == 1),
+        "{:?}",
+        online.adjustments_per_line()
+    );
+    let replan = online.plan_against_mock();
+    assert_eq!(replan.summary.update + replan.summary.zero, 0, "converged: {:?}", replan.summary);
+}

@@ -141,8 +141,15 @@ fn the_daemon_runs_on_schedule_one_at_a_time_and_stops_on_sigterm() {
     std::fs::write(online.path("job.yaml"), spec.replace("\"0 22 26 * *\"", "\"*/2 * * * * *\""))
         .expect("write");
     let runs = online.path("runs");
-    let daemon =
-        online.spawn(&["daemon", "--spec", &online.arg("job.yaml"), "--runs-dir", &online.arg("runs")]);
+    let daemon = online.spawn(&[
+        "daemon",
+        "--spec",
+        &online.arg("job.yaml"),
+        "--runs-dir",
+        &online.arg("runs"),
+        "--mode",
+        "apply",
+    ]);
     let started = Instant::now();
     while run_folders(&runs).iter().filter(|folder| folder.join("log.jsonl").exists()).count() < 2 {
         assert!(started.elapsed() < Duration::from_secs(30), "two runs within 30 s");
@@ -153,7 +160,14 @@ fn the_daemon_runs_on_schedule_one_at_a_time_and_stops_on_sigterm() {
     assert!(status.success());
     let output = daemon.wait_with_output().expect("the daemon exits");
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("Stopping: signal received"));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("Stopping: signal received"));
+    // The unattended mode is stated for the daemon and for every run.
+    assert!(printed.contains("mode apply (each plan is applied without review)"), "{printed}");
+    let runs_started =
+        printed.lines().filter(|line| line.starts_with("Run ") && !line.starts_with("Run finished")).count();
+    let stated = printed.lines().filter(|line| line.starts_with("Mode: apply (daemon --mode apply)")).count();
+    assert!(runs_started >= 2 && stated == runs_started, "{printed}");
 
     // Runs never overlap: each starts after the previous one's log was complete.
     let folders: Vec<PathBuf> =

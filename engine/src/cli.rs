@@ -47,6 +47,8 @@ pub enum Command {
     Daemon(crate::online::DaemonArgs),
     /// List past runs: when, plan digest, status, counts, applied or not, by whom
     Runs(crate::history::RunsArgs),
+    /// Apply a reviewed run's plan (`daemon --mode plan`, or a `run` not applied), as `apply` does
+    Approve(crate::approve::ApproveArgs),
 }
 
 #[derive(Debug, Args)]
@@ -169,6 +171,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Schedule(args) => crate::online::schedule_command(args),
         Command::Daemon(args) => crate::online::daemon_command(args),
         Command::Runs(args) => crate::history::runs_command(args),
+        Command::Approve(args) => crate::approve::approve_command(args),
         Command::Spec(SpecCommand::Validate { files }) => validate(&files),
         Command::Spec(SpecCommand::Schema) => {
             print(&schema_text(&spec::JobSpec::schema()))?;

@@ -5,6 +5,7 @@
 //! (HTTP clients and snapshot fetching); `cli` is the command line over it.
 
 pub mod apply;
+pub mod approve;
 pub mod atria;
 pub mod autotask;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod history;
 mod http;
 pub mod notify;
 pub mod online;
+pub mod partial;
 pub mod plan;
 pub mod problems;
 pub mod render;

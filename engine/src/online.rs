@@ -15,6 +15,7 @@ use crate::autotask::{AutotaskClient, ClientOptions};
 use crate::codes::LogLevel;
 use crate::history::{ApplyCounts, RunMode, RunRecord, RunStatus};
 use crate::notify::{Event, Notifier, Pending};
+use crate::partial::CustomerFilter;
 use crate::plan::Plan;
 use crate::schedule::Schedule;
 use crate::secrets::AutotaskCredentials;
@@ -36,6 +37,13 @@ pub struct ApplyArgs {
     /// Who approves this apply, recorded in the run's history; default: the OS user
     #[arg(long, value_name = "NAME")]
     pub approved_by: Option<String>,
+    /// Apply only these customers' changes (Atria codes); the rest stay pending in the journal
+    /// and a later apply finishes them
+    #[arg(long = "customer", value_name = "CODE", num_args = 1..)]
+    pub customers: Vec<String>,
+    /// Apply every customer's changes except these, which stay pending
+    #[arg(long = "exclude-customer", value_name = "CODE", num_args = 1.., conflicts_with = "customers")]
+    pub exclude_customers: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +70,16 @@ pub struct DaemonArgs {
     /// Where each run leaves its folder
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
+    /// plan: each run makes its plan, renderings and summary, notifies, and waits for
+    /// `billsync approve RUN_DIR`; apply: each run applies its plan unattended, without review
+    #[arg(long, value_enum, default_value_t = DaemonMode::Plan)]
+    pub mode: DaemonMode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DaemonMode {
+    Plan,
+    Apply,
 }
 
 #[derive(Debug, Args)]
@@ -102,10 +120,17 @@ pub fn apply_command(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let spec = load_spec(&args.spec)?;
     let journal_path = args.journal.clone().unwrap_or_else(|| Journal::path_for(&args.plan));
     let approved_by = args.approved_by.clone().unwrap_or_else(crate::history::os_user);
+    let customers = CustomerFilter::new(&args.customers, &args.exclude_customers);
+    customers.check(&plan).map_err(|message| anyhow::anyhow!("{}: {message}", args.plan.display()))?;
+    let (left_out, left_out_customers) = customers.left_out(&plan);
     let notifier = Notifier::from_spec(spec.notify.as_ref());
     let report = runtime()?.block_on(async {
         let client = connect_autotask(&spec).await?;
-        let options = ApplyOptions { journal_path, progress: std::io::stderr().is_terminal() };
+        let options = ApplyOptions {
+            journal_path,
+            progress: std::io::stderr().is_terminal(),
+            customers: customers.clone(),
+        };
         anyhow::Ok(apply(&plan, &client, &options).await?)
     });
     let report = match report {
@@ -117,7 +142,7 @@ pub fn apply_command(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             return Err(error);
         }
     };
-    let counts = counts_of(&report, 0);
+    let counts = counts_of(&report, left_out);
     // A run folder's plan applied by hand is recorded in that run's history too.
     if let Some(folder) = args.plan.parent()
         && let Some(mut record) = RunRecord::load(folder)?
@@ -130,6 +155,15 @@ pub fn apply_command(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         notifier.send(crate::notify::event_of(&counts), &text)
     });
     let code = finish_apply(&report, spec.log_level, args.log.as_deref());
+    if left_out > 0 {
+        let codes: Vec<&str> = left_out_customers.iter().map(String::as_str).collect();
+        println!(
+            "Left out: {left_out} changes of {} ({}); they stay pending: `billsync apply {}` without --customer/--exclude-customer finishes them",
+            if codes.len() == 1 { "customer" } else { "customers" },
+            codes.join(", "),
+            args.plan.display()
+        );
+    }
     crate::notify::finish_all(pending);
     code
 }
@@ -216,6 +250,8 @@ pub enum Approval {
     Ask,
     /// No terminal and no `--auto-approve`: plan only.
     Refused,
+    /// `daemon --mode plan`: plan only, for review and `billsync approve`.
+    Review,
 }
 
 /// How one run goes: whether it may apply, how it was started, and who approves.
@@ -257,6 +293,11 @@ fn run_steps(
     println!("Run {} in {}", started.format("%Y-%m-%dT%H:%M:%SZ"), folder.display());
     let mut record = RunRecord::new(started.with_timezone(&spec.zone()).fixed_offset(), options.mode);
     record.save(&folder)?;
+    match options.mode {
+        RunMode::Apply => println!("Mode: apply (daemon --mode apply): the plan is applied without review"),
+        RunMode::Plan => println!("Mode: plan (daemon --mode plan): the plan waits for `billsync approve`"),
+        RunMode::Run => {}
+    }
     let write = |file: &str, bytes: &[u8]| {
         crate::cli::write_atomically(&folder.join(file), |out| {
             use std::io::Write as _;
@@ -289,6 +330,7 @@ fn run_steps(
     write("plan.json", plan.to_json().as_bytes())?;
     let text = crate::render::text(&plan, crate::render::TextOptions::default());
     write("plan.txt", text.as_bytes())?;
+    write_renderings(&plan, &folder)?;
     print!("{text}");
 
     let plan_log: Vec<TimedEntry> = plan
@@ -313,6 +355,14 @@ fn run_steps(
     }
     let approved = match approval {
         Approval::Given => true,
+        Approval::Review => {
+            println!(
+                "Not applied (daemon --mode plan): review {}/plan.md, then `billsync approve {} --spec SPEC`.",
+                folder.display(),
+                folder.display()
+            );
+            false
+        }
         Approval::Refused => {
             println!(
                 "Not applied: standard input is not a terminal; pass --auto-approve to apply without asking."
@@ -331,6 +381,7 @@ fn run_steps(
     let apply_options = ApplyOptions {
         journal_path: folder.join("plan.json.journal.jsonl"),
         progress: std::io::stderr().is_terminal(),
+        customers: CustomerFilter::All,
     };
     let report = runtime.block_on(async {
         let client = connect_autotask(spec).await?;
@@ -360,6 +411,29 @@ fn run_steps(
     Ok(report.exit_code())
 }
 
+/// The reviewer's renderings beside `plan.json`: the Markdown summary, the HTML report and CSV.
+fn write_renderings(plan: &Plan, folder: &Path) -> anyhow::Result<()> {
+    use crate::render::markdown::{MarkdownOptions, markdown};
+    let write = |file: &str, text: String| {
+        crate::cli::write_atomically(&folder.join(file), |out| {
+            use std::io::Write as _;
+            out.write_all(text.as_bytes())
+        })
+    };
+    let report = format!(
+        "`{}` (or `billsync show {} --format html`)",
+        folder.join("plan.html").display(),
+        folder.join("plan.json").display()
+    );
+    write(
+        "plan.md",
+        markdown(plan, &MarkdownOptions { log_level: None, full_report: Some(report), limit: None }),
+    )?;
+    let table = crate::render::TableOptions { log_level: None };
+    write("plan.html", crate::render::html::html(plan, table))?;
+    write("plan.csv", crate::render::csv::csv(plan, table))
+}
+
 /// Apply's numbers as a run's record keeps them.
 pub(crate) fn counts_of(report: &ApplyReport, left_out: usize) -> ApplyCounts {
     ApplyCounts {
@@ -373,7 +447,11 @@ pub(crate) fn counts_of(report: &ApplyReport, left_out: usize) -> ApplyCounts {
 
 /// An exclusive advisory lock on `runs_dir/name`, held until the file is dropped; the operating
 /// system releases it when the process ends, however it ends.
-fn exclusive_lock(runs_dir: &Path, name: &str, held_message: &str) -> anyhow::Result<std::fs::File> {
+pub(crate) fn exclusive_lock(
+    runs_dir: &Path,
+    name: &str,
+    held_message: &str,
+) -> anyhow::Result<std::fs::File> {
     std::fs::create_dir_all(runs_dir).with_context(|| format!("{}: cannot create", runs_dir.display()))?;
     let path = runs_dir.join(name);
     let file = std::fs::OpenOptions::new()
@@ -442,9 +520,13 @@ pub fn daemon_command(args: DaemonArgs) -> anyhow::Result<ExitCode> {
     let _daemon_lock = exclusive_lock(&args.runs_dir, ".daemon.lock", "another billsync daemon is using")?;
     let stop = stop_signals()?;
     println!(
-        "billsync daemon: `{}` ({}); stop with SIGTERM or Ctrl-C",
+        "billsync daemon: `{}` ({}), mode {}; stop with SIGTERM or Ctrl-C",
         schedule.expression(),
-        schedule.zone().name()
+        schedule.zone().name(),
+        match args.mode {
+            DaemonMode::Plan => "plan (each plan waits for `billsync approve`)",
+            DaemonMode::Apply => "apply (each plan is applied without review)",
+        }
     );
     loop {
         let Some(next) = schedule.next_after(Utc::now()) else {
@@ -461,10 +543,15 @@ pub fn daemon_command(args: DaemonArgs) -> anyhow::Result<ExitCode> {
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
         }
         // A failed run is logged in its folder and printed; the daemon goes on to the next.
-        let options = RunOptions {
-            approval: Approval::Given,
-            mode: RunMode::Apply,
-            approved_by: crate::history::os_user(),
+        let options = match args.mode {
+            DaemonMode::Apply => RunOptions {
+                approval: Approval::Given,
+                mode: RunMode::Apply,
+                approved_by: format!("{} (daemon --mode apply)", crate::history::os_user()),
+            },
+            DaemonMode::Plan => {
+                RunOptions { approval: Approval::Review, mode: RunMode::Plan, approved_by: String::new() }
+            }
         };
         match run_once(&spec, &args.runs_dir, &options) {
             Ok(code) => println!("Run finished with exit code {code}"),

@@ -162,9 +162,16 @@ fn run_once(
         let credentials = AutotaskCredentials::resolve(connection)?;
         let started = Instant::now();
         let client = AutotaskClient::connect(connection, credentials, ClientOptions::default()).await?;
-        let outcome =
-            apply(&plan, &client, &ApplyOptions { journal_path: journal_path.clone(), progress: false })
-                .await?;
+        let outcome = apply(
+            &plan,
+            &client,
+            &ApplyOptions {
+                journal_path: journal_path.clone(),
+                progress: false,
+                customers: Default::default(),
+            },
+        )
+        .await?;
         let apply_wall = started.elapsed();
         if outcome.applied as u64 != touched {
             bail!(

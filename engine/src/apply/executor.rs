@@ -31,6 +31,8 @@ pub struct ApplyOptions {
     pub journal_path: PathBuf,
     /// Show a progress bar with ETA (on a terminal only).
     pub progress: bool,
+    /// Whose changes this run writes; the rest stay pending in the journal.
+    pub customers: crate::partial::CustomerFilter,
 }
 
 /// One line of the run's AT log, with the time it happened.
@@ -144,7 +146,11 @@ pub async fn apply(
     options: &ApplyOptions,
 ) -> Result<ApplyReport, ApplyError> {
     let journal = Journal::open(&options.journal_path, &plan.plan_id, Utc::now())?;
-    let changes: Vec<&Action> = plan.actions.iter().filter(|action| action.kind.is_change()).collect();
+    let changes: Vec<&Action> = plan
+        .actions
+        .iter()
+        .filter(|action| action.kind.is_change() && options.customers.selects(&action.customer_code))
+        .collect();
     let states: Vec<ActionState> = changes.iter().map(|action| journal.state(&action_key(action))).collect();
     let mut log = vec![TimedEntry::now(Code::AT22, None, Code::AT22.message(&[("job", &plan.job.label)]))];
 
