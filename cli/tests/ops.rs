@@ -395,3 +395,139 @@ fn partial_apply_touches_only_the_named_customer_and_a_later_apply_finishes_the_
     let replan = online.plan_against_mock();
     assert_eq!(replan.summary.update + replan.summary.zero, 0, "converged: {:?}", replan.summary);
 }
+
+/// Each changed line of `plan` (a create's by its contract and service) with its units now, at
+/// the change's effective date, read from the mock.
+fn units_now(online: &Online, plan: &billsync::plan::Plan) -> Vec<(String, i64, u32)> {
+    let state = online.autotask_state();
+    let snapshot: billsync::snapshot::AutotaskSnapshot =
+        serde_json::from_value(state["snapshot"].clone()).expect("the mock's snapshot");
+    plan.actions
+        .iter()
+        .filter(|action| action.kind.is_change())
+        .map(|action| {
+            let line = action
+                .contract_service_id
+                .or_else(|| {
+                    snapshot
+                        .contract_services
+                        .iter()
+                        .find(|line| {
+                            Some(line.contract_id) == action.contract_id
+                                && Some(line.service_id) == action.service_id
+                        })
+                        .map(|line| line.id)
+                })
+                .unwrap_or(-1);
+            let units =
+                if line < 0 { 0 } else { snapshot.units_at(line, action.effective_date.expect("a date")) };
+            (action.customer_code.clone(), line, units)
+        })
+        .collect()
+}
+
+#[test]
+fn apply_then_revert_then_apply_puts_every_touched_line_back() {
+    let online = Online::start("seed-example");
+    online.plan_from_fixture();
+    let plan = billsync::plan::Plan::load(&online.path("plan.json")).expect("plan");
+    let before = units_now(&online, &plan);
+    let applied = online.apply();
+    assert_eq!(applied.status.code(), Some(0), "{}\n{}", stdout(&applied), stderr(&applied));
+    let after_apply = units_now(&online, &plan);
+    assert_ne!(before, after_apply);
+    let adjustments_after_apply = ledger(&online).len();
+
+    // Revert, reading the lines now from Autotask (fetched from the mock).
+    let reverted = online.run(&[
+        "revert",
+        &online.arg("plan.json"),
+        "--spec",
+        &online.arg("job.yaml"),
+        "--out",
+        &online.arg("reversal.json"),
+    ]);
+    assert_eq!(reverted.status.code(), Some(0), "{}", stderr(&reverted));
+    assert!(stdout(&reverted).contains("0 refused"), "{}", stdout(&reverted));
+    let reversal = billsync::plan::Plan::load(&online.path("reversal.json")).expect("a normal plan");
+    assert_eq!(reversal.summary.changes(), plan.summary.changes(), "{:?}", reversal.summary);
+    for (original, opposite) in plan.actions.iter().filter(|a| a.kind.is_change()).zip(&reversal.actions) {
+        assert_eq!(opposite.effective_date, original.effective_date);
+        assert_eq!(opposite.from, original.to);
+        assert_eq!(opposite.to, Some(original.from.unwrap_or(0)));
+        assert!(opposite.contract_service_id.is_some(), "a created line is found: {opposite:?}");
+    }
+    // It reviews like any plan.
+    let shown = online.run(&["show", &online.arg("reversal.json")]);
+    assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
+
+    let undone = online.run(&["apply", &online.arg("reversal.json"), "--spec", &online.arg("job.yaml")]);
+    assert_eq!(undone.status.code(), Some(0), "{}\n{}", stdout(&undone), stderr(&undone));
+    // Every touched line is at its units before the first apply (a created line at 0), by one
+    // opposing adjustment each.
+    let after_revert = units_now(&online, &plan);
+    let expected: Vec<(String, i64, u32)> = before
+        .iter()
+        .zip(&after_revert)
+        .map(|((customer, _, units), (_, line, _))| (customer.clone(), *line, *units))
+        .collect();
+    assert_eq!(after_revert, expected);
+    assert_eq!(ledger(&online).len(), 2 * adjustments_after_apply);
+}
+
+#[test]
+fn revert_refuses_a_line_that_moved_since_and_reads_a_snapshot_offline() {
+    let online = Online::start("seed-example");
+    online.plan_from_fixture();
+    let applied = online.apply();
+    assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+    // Someone adds 2 units to Azure Backup (line 5004) after the apply.
+    online.send_as_api_user(
+        reqwest::Method::POST,
+        "/ATServicesRest/V1.0/ContractServiceAdjustments",
+        Some(serde_json::json!({"contractID": 992, "contractServiceID": 5004, "serviceID": 40,
+            "effectiveDate": "2026-10-26T00:00:00Z", "unitChange": 2})),
+    );
+    let state = online.autotask_state();
+    std::fs::write(online.path("autotask-now.json"), serde_json::to_vec(&state["snapshot"]).expect("json"))
+        .expect("write");
+    let adjustments = ledger(&online).len();
+    let reverted = online.run(&[
+        "revert",
+        &online.arg("plan.json"),
+        "--spec",
+        &online.arg("job.yaml"),
+        "--out",
+        &online.arg("reversal.json"),
+        "--autotask",
+        &online.arg("autotask-now.json"),
+        "--as-of",
+        "2026-11-30T00:00:00Z",
+    ]);
+    assert_eq!(reverted.status.code(), Some(0), "{}", stderr(&reverted));
+    assert!(stdout(&reverted).contains("1 refused"), "{}", stdout(&reverted));
+    assert!(stdout(&reverted).contains("Contract line 5004"), "{}", stdout(&reverted));
+    let reversal = billsync::plan::Plan::load(&online.path("reversal.json")).expect("plan");
+    let refused: Vec<_> = reversal.actions.iter().filter(|a| a.code == billsync::codes::Code::AT29).collect();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].contract_service_id, Some(5004));
+    assert_eq!(refused[0].kind, billsync::plan::ActionKind::Skip);
+    // Offline: nothing was sent.
+    assert_eq!(ledger(&online).len(), adjustments);
+
+    // A damaged snapshot names its file; nothing is written.
+    std::fs::write(online.path("broken.json"), "{").expect("write");
+    let broken = online.run(&[
+        "revert",
+        &online.arg("plan.json"),
+        "--spec",
+        &online.arg("job.yaml"),
+        "--out",
+        &online.arg("reversal2.json"),
+        "--autotask",
+        &online.arg("broken.json"),
+    ]);
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(stderr(&broken).contains("broken.json"), "{}", stderr(&broken));
+    assert!(!online.path("reversal2.json").exists());
+}

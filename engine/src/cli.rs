@@ -49,6 +49,8 @@ pub enum Command {
     Runs(crate::history::RunsArgs),
     /// Apply a reviewed run's plan (`daemon --mode plan`, or a `run` not applied), as `apply` does
     Approve(crate::approve::ApproveArgs),
+    /// Write the plan that undoes an applied plan: opposing changes at the same effective dates
+    Revert(crate::revert::RevertArgs),
 }
 
 #[derive(Debug, Args)]
@@ -172,6 +174,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Daemon(args) => crate::online::daemon_command(args),
         Command::Runs(args) => crate::history::runs_command(args),
         Command::Approve(args) => crate::approve::approve_command(args),
+        Command::Revert(args) => crate::revert::revert_command(args),
         Command::Spec(SpecCommand::Validate { files }) => validate(&files),
         Command::Spec(SpecCommand::Schema) => {
             print(&schema_text(&spec::JobSpec::schema()))?;

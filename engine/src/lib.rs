@@ -20,6 +20,7 @@ pub mod partial;
 pub mod plan;
 pub mod problems;
 pub mod render;
+pub mod revert;
 pub mod schedule;
 pub mod schemas;
 pub mod secrets;
