@@ -531,3 +531,47 @@ fn revert_refuses_a_line_that_moved_since_and_reads_a_snapshot_offline() {
     assert!(stderr(&broken).contains("broken.json"), "{}", stderr(&broken));
     assert!(!online.path("reversal2.json").exists());
 }
+
+#[test]
+fn run_folders_are_named_in_the_specs_zone_and_apply_of_a_runs_plan_is_recorded() {
+    let online = Online::start("seed-example");
+    let spec = std::fs::read_to_string(online.path("job.yaml")).expect("spec");
+    std::fs::write(
+        online.path("job.yaml"),
+        spec.replace("schedule:", "timezone: Australia/Sydney\nschedule:"),
+    )
+    .expect("write");
+    let planned = online.run(&["run", "--spec", &online.arg("job.yaml"), "--runs-dir", &online.arg("runs")]);
+    assert_eq!(planned.status.code(), Some(0), "{}", stderr(&planned));
+    let folders = run_folders(&online.path("runs"));
+    assert_eq!(folders.len(), 1);
+    let name = folders[0].file_name().expect("a name").to_string_lossy().into_owned();
+    // Sydney is 10 or 11 hours ahead of UTC, depending on the season.
+    assert!(name.ends_with("+1100") || name.ends_with("+1000"), "{name}");
+    let listed = runs_json(&online);
+    let offset = &name[name.len() - 5..];
+    let started = listed[0]["startedAt"].as_str().expect("a time");
+    assert!(started.ends_with(&format!("{}:{}", &offset[..3], &offset[3..])), "{started} in {name}");
+    assert_eq!(
+        (listed[0]["status"].as_str(), listed[0]["applied"].as_bool()),
+        (Some("planned"), Some(false))
+    );
+
+    // `billsync apply` of a run's plan is that run's approval too.
+    let plan = folders[0].join("plan.json");
+    let applied = online.run(&[
+        "apply",
+        &plan.to_string_lossy(),
+        "--spec",
+        &online.arg("job.yaml"),
+        "--approved-by",
+        "dave",
+    ]);
+    assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+    let listed = runs_json(&online);
+    assert_eq!(
+        (listed[0]["status"].as_str(), listed[0]["approvedBy"].as_str()),
+        (Some("applied"), Some("dave"))
+    );
+    assert_eq!(listed[0]["apply"]["applied"], 4);
+}
