@@ -61,6 +61,8 @@ impl RunMode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum RunStatus {
+    /// Under way, or stopped before it had a plan (killed, or the machine went down).
+    Started,
     /// The plan has changes and waits for `billsync approve`.
     Planned,
     /// Nothing to change.
@@ -78,6 +80,7 @@ pub enum RunStatus {
 impl RunStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            RunStatus::Started => "started",
             RunStatus::Planned => "planned",
             RunStatus::NoChanges => "no changes",
             RunStatus::Applied => "applied",
@@ -126,7 +129,7 @@ impl RunRecord {
         RunRecord {
             started_at,
             mode,
-            status: RunStatus::Planned,
+            status: RunStatus::Started,
             applied_at: None,
             approved_by: None,
             apply: None,
@@ -359,10 +362,12 @@ mod tests {
             "summary":{"update":2,"create":1,"zero":0,"unchanged":3,"skip":1,"byCode":{},"monthlyAmountChange":"-12.50"}}"#;
         let first = runs.path().join("2026-11-26T220000+1100");
         write(&first, "plan.json", plan);
-        let record = RunRecord::new(
+        let mut record = RunRecord::new(
             DateTime::parse_from_rfc3339("2026-11-26T22:00:00+11:00").expect("time"),
             RunMode::Plan,
         );
+        assert_eq!(record.status, RunStatus::Started);
+        record.status = RunStatus::Planned;
         record.save(&first).expect("save");
         let second = runs.path().join("2026-12-26T220000+1100");
         write(&second, "plan.json", &plan.replace("\"digest\":\"0123456789abcdef0123\",", ""));

@@ -293,6 +293,8 @@ fn run_steps(
     println!("Run {} in {}", started.format("%Y-%m-%dT%H:%M:%SZ"), folder.display());
     let mut record = RunRecord::new(started.with_timezone(&spec.zone()).fixed_offset(), options.mode);
     record.save(&folder)?;
+    // From here on a plan exists; the record says so once it is written.
+    record.status = RunStatus::Planned;
     match options.mode {
         RunMode::Apply => println!("Mode: apply (daemon --mode apply): the plan is applied without review"),
         RunMode::Plan => println!("Mode: plan (daemon --mode plan): the plan waits for `billsync approve`"),
@@ -326,7 +328,16 @@ fn run_steps(
         atria: &fetched.atria,
         autotask: &fetched.autotask,
         as_of: started,
-    })?;
+    });
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(error) => {
+            record.status = RunStatus::Failed;
+            record.error = Some(error.to_string());
+            record.save(&folder)?;
+            return Err(error.into());
+        }
+    };
     write("plan.json", plan.to_json().as_bytes())?;
     let text = crate::render::text(&plan, crate::render::TextOptions::default());
     write("plan.txt", text.as_bytes())?;
@@ -373,6 +384,7 @@ fn run_steps(
     };
     if !approved {
         write_log(&plan_log)?;
+        record.save(&folder)?;
         if let Some(notifier) = notifier {
             pending.push(notifier.send(Event::Ready, &crate::notify::ready_text(&plan, &folder)));
         }

@@ -2,7 +2,7 @@
 //! Autotask example uses 5), evaluated in the spec's IANA time zone (default UTC), DST included.
 //! Pure: the caller supplies the time.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike as _, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
@@ -72,11 +72,7 @@ impl Schedule {
 /// A time as people of the zone read it, with its offset, then in UTC:
 /// `2026-11-26 22:00 +11:00 Thu (2026-11-26T11:00:00Z)`.
 pub fn zoned_and_utc(time: &DateTime<Tz>) -> String {
-    let format = if time.format("%S").to_string() == "00" {
-        "%Y-%m-%d %H:%M %:z %a"
-    } else {
-        "%Y-%m-%d %H:%M:%S %:z %a"
-    };
+    let format = if time.second() == 0 { "%Y-%m-%d %H:%M %:z %a" } else { "%Y-%m-%d %H:%M:%S %:z %a" };
     format!("{} ({})", time.format(format), time.with_timezone(&Utc).format("%Y-%m-%dT%H:%M:%SZ"))
 }
 
