@@ -328,6 +328,35 @@ mod tests {
     }
 
     #[test]
+    fn the_event_follows_apply_and_the_text_says_what_was_left_out() {
+        use crate::history::ApplyCounts;
+        let done = ApplyCounts { applied: 3, ..ApplyCounts::default() };
+        assert_eq!(event_of(&done), Event::Applied);
+        assert_eq!(event_of(&ApplyCounts { refused: 1, ..done }), Event::Refused);
+        assert_eq!(event_of(&ApplyCounts { refused: 1, failed: 1, ..done }), Event::Failed);
+        let fixture = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/seed-example"));
+        let spec = crate::spec::load(&fixture.join("job.yaml")).expect("spec");
+        let atria = crate::snapshot::load_atria(&fixture.join("atria.json")).expect("atria");
+        let autotask = crate::snapshot::load_autotask(&fixture.join("autotask.json")).expect("autotask");
+        let as_of = "2026-11-24T22:00:00Z".parse().expect("time");
+        let plan = crate::compile::compile(crate::compile::CompileInput {
+            spec: &spec,
+            atria: &atria,
+            autotask: &autotask,
+            as_of,
+        })
+        .expect("a plan");
+        assert!(ready_text(&plan, std::path::Path::new("runs/r1")).contains("2 update, 1 create, 1 zero"));
+        let text =
+            applied_text(&plan, &ApplyCounts { left_out: 2, ..done }, "erin", std::path::Path::new("p.json"));
+        assert!(
+            text.contains("3 applied, 0 already done, 0 refused") && text.contains("2 left out (pending)"),
+            "{text}"
+        );
+        assert!(text.contains("Approved by erin") && text.contains("`p.json`"), "{text}");
+    }
+
+    #[test]
     fn only_https_or_loopback_urls_are_used() {
         let check = |url: &str| {
             // A file reference keeps the test off the process environment.
