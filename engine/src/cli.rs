@@ -49,6 +49,12 @@ pub enum Command {
     Schedule(crate::online::ScheduleArgs),
     /// Run the job at its schedule's times until SIGTERM or SIGINT
     Daemon(crate::online::DaemonArgs),
+    /// List past runs: when, plan digest, status, counts, applied or not, by whom
+    Runs(crate::history::RunsArgs),
+    /// Apply a reviewed run's plan (`daemon --mode plan`, or a `run` not applied), as `apply` does
+    Approve(crate::approve::ApproveArgs),
+    /// Write the plan that undoes an applied plan: opposing changes at the same effective dates
+    Revert(crate::revert::RevertArgs),
 }
 
 #[derive(Debug, Args)]
@@ -211,7 +217,7 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => plan(args),
         Command::Fetch(args) => {
             let spec = load_spec(&args.spec)?;
-            let fetched = fetch_online(&spec)?;
+            let fetched = crate::online::fetch_online(&spec)?;
             let files = save_snapshots(&fetched, &args.out)?;
             println!("{}: {}", files.display(), fetched.summary());
             Ok(ExitCode::SUCCESS)
@@ -223,6 +229,9 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Schedule(args) => crate::online::schedule_command(args),
         Command::Daemon(args) => crate::online::daemon_command(args),
         Command::Import(ImportCommand::AtriaSummary(args)) => import_atria_summary(&args),
+        Command::Runs(args) => crate::history::runs_command(args),
+        Command::Approve(args) => crate::approve::approve_command(args),
+        Command::Revert(args) => crate::revert::revert_command(args),
         Command::Spec(SpecCommand::Validate { files }) => validate(&files),
         Command::Spec(SpecCommand::Schema) => {
             print(&crate::schemas::schema_text(&spec::JobSpec::schema()))?;
@@ -231,18 +240,22 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Spec(SpecCommand::Import { params, secrets }) => {
             let params_text = read_text(&params)?;
             let secrets_text = secrets.as_deref().map(read_text).transpose()?;
-            let yaml = spec::import_legacy(&params_text, secrets_text.as_deref()).map_err(|error| {
-                let spec::ImportError::Invalid(problems) = error;
-                let file = if problems
-                    .iter()
-                    .any(|p| p.place.starts_with("$.UserName") || p.place.starts_with("$.Secret"))
-                {
-                    secrets.clone().unwrap_or(params.clone())
-                } else {
-                    params.clone()
-                };
-                anyhow::anyhow!("{}", problems.in_file(&file))
-            })?;
+            // A zone unknown to the IANA database (or none found) stays out: UTC is the default.
+            let zone =
+                iana_time_zone::get_timezone().ok().filter(|zone| crate::schedule::parse_zone(zone).is_ok());
+            let yaml = spec::import_legacy_in_zone(&params_text, secrets_text.as_deref(), zone.as_deref())
+                .map_err(|error| {
+                    let spec::ImportError::Invalid(problems) = error;
+                    let file = if problems
+                        .iter()
+                        .any(|p| p.place.starts_with("$.UserName") || p.place.starts_with("$.Secret"))
+                    {
+                        secrets.clone().unwrap_or(params.clone())
+                    } else {
+                        params.clone()
+                    };
+                    anyhow::anyhow!("{}", problems.in_file(&file))
+                })?;
             print(&yaml)?;
             // What the imported spec still needs (the Atria host is a placeholder until set).
             if let Ok((_, warnings)) = spec::parse_with_warnings(&yaml) {
@@ -415,15 +428,6 @@ fn parse_as_of(text: Option<&str>) -> anyhow::Result<DateTime<Utc>> {
     }
 }
 
-/// Runs `fetch` on a small runtime of its own: the CLI stays synchronous.
-pub fn fetch_online(spec: &spec::JobSpec) -> anyhow::Result<crate::fetch::Fetched> {
-    let runtime = crate::online::runtime()?;
-    // The error's text starts with its AT code; it never holds a secret.
-    runtime
-        .block_on(crate::fetch::fetch(spec, crate::autotask::ClientOptions::default()))
-        .map_err(anyhow::Error::new)
-}
-
 /// Writes `atria.json` and `autotask.json` (checked by re-parsing) into `folder`.
 fn save_snapshots(fetched: &crate::fetch::Fetched, folder: &Path) -> anyhow::Result<PathBuf> {
     let files = fetched.to_files()?;
@@ -439,7 +443,7 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         (Some(atria), Some(autotask)) => load_inputs(&args.spec, atria, autotask)?,
         _ => {
             let spec = load_spec(&args.spec)?;
-            let fetched = fetch_online(&spec)?;
+            let fetched = crate::online::fetch_online(&spec)?;
             if let Some(folder) = &args.save_snapshots {
                 save_snapshots(&fetched, folder)?;
             }

@@ -85,13 +85,7 @@ pub(crate) fn redirect_target(requested: &Url, headers: &HeaderMap) -> String {
     }
 }
 
-/// 127.0.0.0/8, `::1` or `localhost`: where the mocks run.
-pub(crate) fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else { return false };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
+pub(crate) use crate::spec::is_loopback;
 
 /// Parses a URL and makes sure it ends with `/`, so that `join` appends instead of replacing.
 pub(crate) fn directory_url(text: &str) -> Result<Url, String> {

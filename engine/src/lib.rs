@@ -5,6 +5,7 @@
 //! (HTTP clients and snapshot fetching); `cli` is the command line over it.
 
 pub mod apply;
+pub mod approve;
 pub mod atria;
 pub mod autotask;
 pub mod cli;
@@ -12,15 +13,20 @@ pub mod codes;
 pub mod compile;
 pub mod fetch;
 pub mod files;
+pub mod history;
 mod http;
 pub mod import;
+pub mod notify;
 pub mod online;
+pub mod partial;
 pub mod plan;
 pub mod problems;
 pub mod render;
+pub mod revert;
 pub mod schedule;
 pub mod schemas;
 pub mod secrets;
 pub mod snapshot;
 pub mod spec;
 pub mod synth;
+pub mod terminal;

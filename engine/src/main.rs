@@ -20,6 +20,8 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of the unboxed command costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Start mock Autotask and Atria servers on the seed example, then fetch, plan, apply, plan again
     #[cfg(feature = "demo")]

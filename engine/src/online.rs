@@ -14,6 +14,9 @@ use crate::apply::executor::{ApplyError, ApplyOptions, ApplyReport, TimedEntry, 
 use crate::apply::journal::Journal;
 use crate::autotask::{AutotaskClient, ClientOptions};
 use crate::codes::LogLevel;
+use crate::history::{ApplyCounts, RunMode, RunRecord, RunStatus};
+use crate::notify::{Event, Notifier, Pending};
+use crate::partial::CustomerFilter;
 use crate::plan::Plan;
 use crate::schedule::Schedule;
 use crate::secrets::AutotaskCredentials;
@@ -40,6 +43,16 @@ pub struct ApplyArgs {
     /// `500ms`
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
     pub give_up_after: Duration,
+    /// Who approves this apply, recorded in the run's history; default: the OS user
+    #[arg(long, value_name = "NAME")]
+    pub approved_by: Option<String>,
+    /// Apply only these customers' changes (Atria codes); the rest stay pending in the journal
+    /// and a later apply finishes them
+    #[arg(long = "customer", value_name = "CODE", num_args = 1..)]
+    pub customers: Vec<String>,
+    /// Apply every customer's changes except these, which stay pending
+    #[arg(long = "exclude-customer", value_name = "CODE", num_args = 1.., conflicts_with = "customers")]
+    pub exclude_customers: Vec<String>,
 }
 
 /// `500ms`, `90s`, `2m`, `1h`, or a number of seconds.
@@ -74,6 +87,9 @@ pub struct RunArgs {
     /// Where each run leaves its folder of snapshots, plan, journal and log
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
+    /// Who approves the apply, as `billsync runs` shows it; default: the OS user
+    #[arg(long, value_name = "NAME")]
+    pub approved_by: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +100,16 @@ pub struct DaemonArgs {
     /// Where each run leaves its folder
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
+    /// plan: each run makes its plan, renderings and summary, notifies, and waits for
+    /// `billsync approve RUN_DIR`; apply: each run applies its plan unattended, without review
+    #[arg(long, value_enum, default_value_t = DaemonMode::Plan)]
+    pub mode: DaemonMode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DaemonMode {
+    Plan,
+    Apply,
 }
 
 #[derive(Debug, Args)]
@@ -145,10 +171,16 @@ pub fn apply_command(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let _plan_lock = writer_lock(&plan_lock_name, &holder, "this plan")?;
     let _database_lock = writer_lock(&database_lock_name(connection)?, &holder, "this Autotask database")?;
     let journal_path = args.journal.clone().unwrap_or_else(|| Journal::path_for(&args.plan));
+    let approved_by = args.approved_by.clone().unwrap_or_else(crate::history::os_user);
+    let customers = CustomerFilter::new(&args.customers, &args.exclude_customers);
+    customers.check(&plan).map_err(|message| anyhow::anyhow!("{}: {message}", args.plan.display()))?;
+    let (left_out, left_out_customers) = customers.left_out(&plan);
+    let notifier = Notifier::from_spec(spec.notify.as_ref());
     let options = ApplyOptions {
         journal_path: journal_path.clone(),
         progress: std::io::stderr().is_terminal(),
         give_up_after: args.give_up_after,
+        customers: customers.clone(),
     };
     let report = runtime()?.block_on(async {
         match connect_autotask(&spec).await {
@@ -166,8 +198,40 @@ pub fn apply_command(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             // Nothing was sent with the credentials; the log still says why apply stopped.
             Err(error) => stopped_before_start(error),
         }
-    })?;
-    finish_apply(&report, spec.log_level, args.log.as_deref(), &journal_path)
+    });
+    let report = match report {
+        Ok(report) => report,
+        Err(error) => {
+            if let Some(notifier) = &notifier {
+                notifier.send(Event::Failed, &format!("{}: {error:#}", plan.job.label)).finish();
+            }
+            return Err(error);
+        }
+    };
+    let counts = counts_of(&report, left_out);
+    // A run folder's plan applied by hand is recorded in that run's history too.
+    if let Some(folder) = args.plan.parent()
+        && let Some(mut record) = RunRecord::load(folder)?
+    {
+        record.applied(counts, &approved_by, Utc::now());
+        record.save(folder)?;
+    }
+    let pending = notifier.as_ref().map(|notifier| {
+        let text = crate::notify::applied_text(&plan, &counts, &approved_by, &args.plan);
+        notifier.send(crate::notify::event_of(&counts), &text)
+    });
+    let code = finish_apply(&report, spec.log_level, args.log.as_deref(), &journal_path);
+    if left_out > 0 {
+        let codes: Vec<&str> = left_out_customers.iter().map(String::as_str).collect();
+        println!(
+            "Left out: {left_out} changes of {} ({}); they stay pending: `billsync apply {}` without --customer/--exclude-customer finishes them",
+            if codes.len() == 1 { "customer" } else { "customers" },
+            codes.join(", "),
+            args.plan.display()
+        );
+    }
+    crate::notify::finish_all(pending);
+    code
 }
 
 /// The report of an apply that could not connect (zone discovery, a refused host): it still
@@ -265,7 +329,12 @@ pub fn run_command(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         Approval::Refused
     };
-    let outcome = run_once(&spec, &args.runs_dir, approval)?;
+    let options = RunOptions {
+        approval,
+        mode: RunMode::Run,
+        approved_by: args.approved_by.unwrap_or_else(crate::history::os_user),
+    };
+    let outcome = run_once(&spec, &args.runs_dir, &options)?;
     Ok(ExitCode::from(outcome))
 }
 
@@ -277,12 +346,41 @@ pub enum Approval {
     Ask,
     /// No terminal and no `--auto-approve`: plan only.
     Refused,
+    /// `daemon --mode plan`: plan only, for review and `billsync approve`.
+    Review,
+}
+
+/// How one run goes: whether it may apply, how it was started, and who approves.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub approval: Approval,
+    pub mode: RunMode,
+    pub approved_by: String,
 }
 
 /// One run of the job, as Atria's "Run Now": fetch, plan, show, then apply when approved. The
-/// run's folder keeps the snapshots, the plan (JSON and text), the journal and the log.
+/// run's folder keeps the snapshots, the plan (JSON and text), the journal, the log and
+/// `run.json` (what became of the run, for `billsync runs`).
 /// Returns apply's exit code (0 when nothing needed applying).
-pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::Result<u8> {
+pub fn run_once(spec: &JobSpec, runs_dir: &Path, options: &RunOptions) -> anyhow::Result<u8> {
+    let notifier = Notifier::from_spec(spec.notify.as_ref());
+    let mut pending = Vec::new();
+    let result = run_steps(spec, runs_dir, options, notifier.as_ref(), &mut pending);
+    if let (Err(error), Some(notifier)) = (&result, &notifier) {
+        pending.push(notifier.send(Event::Failed, &format!("{}: {error:#}", spec.label)));
+    }
+    crate::notify::finish_all(pending);
+    result
+}
+
+fn run_steps(
+    spec: &JobSpec,
+    runs_dir: &Path,
+    options: &RunOptions,
+    notifier: Option<&Notifier>,
+    pending: &mut Vec<Pending>,
+) -> anyhow::Result<u8> {
+    let approval = options.approval;
     // Two runs on one runs folder (a daemon's and a manual one, say) would plan from the same
     // state and both apply; the second waits for nothing and stops.
     let _run_lock = exclusive_lock(runs_dir, ".run.lock", "another billsync run is using")?;
@@ -296,8 +394,17 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::
         None => None,
     };
     let started = Utc::now();
-    let folder = new_run_folder(runs_dir, started)?;
+    let folder = new_run_folder(runs_dir, started.with_timezone(&spec.zone()))?;
     println!("Run {} in {}", started.format("%Y-%m-%dT%H:%M:%SZ"), folder.display());
+    let mut record = RunRecord::new(started.with_timezone(&spec.zone()).fixed_offset(), options.mode);
+    record.save(&folder)?;
+    // From here on a plan exists; the record says so once it is written.
+    record.status = RunStatus::Planned;
+    match options.mode {
+        RunMode::Apply => println!("Mode: apply (daemon --mode apply): the plan is applied without review"),
+        RunMode::Plan => println!("Mode: plan (daemon --mode plan): the plan waits for `billsync approve`"),
+        RunMode::Run => {}
+    }
     let write = |file: &str, bytes: &[u8]| {
         crate::files::write_atomically(&folder.join(file), |out| {
             use std::io::Write as _;
@@ -310,6 +417,9 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::
         Err(error) => {
             let entry = TimedEntry::now(error.code(), None, error.to_string());
             write("log.jsonl", log_text(std::slice::from_ref(&entry), Path::new("log.jsonl")).as_bytes())?;
+            record.status = RunStatus::Failed;
+            record.error = Some(error.to_string());
+            record.save(&folder)?;
             return Err(error.into());
         }
     };
@@ -323,10 +433,20 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::
         atria: &fetched.atria,
         autotask: &fetched.autotask,
         as_of: started,
-    })?;
+    });
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(error) => {
+            record.status = RunStatus::Failed;
+            record.error = Some(error.to_string());
+            record.save(&folder)?;
+            return Err(error.into());
+        }
+    };
     write("plan.json", plan.to_json().as_bytes())?;
     let text = crate::render::text(&plan, crate::render::TextOptions::default());
     write("plan.txt", text.as_bytes())?;
+    write_renderings(&plan, &folder)?;
     print!("{text}");
 
     let plan_log: Vec<TimedEntry> = plan
@@ -345,10 +465,20 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::
     if !plan.has_changes() {
         println!("No changes to apply.");
         write_log(&plan_log)?;
+        record.status = RunStatus::NoChanges;
+        record.save(&folder)?;
         return Ok(0);
     }
     let approved = match approval {
         Approval::Given => true,
+        Approval::Review => {
+            println!(
+                "Not applied (daemon --mode plan): review {}/plan.md, then `billsync approve {} --spec SPEC`.",
+                folder.display(),
+                folder.display()
+            );
+            false
+        }
         Approval::Refused => {
             println!(
                 "Not applied: standard input is not a terminal; pass --auto-approve to apply without asking."
@@ -359,13 +489,18 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::
     };
     if !approved {
         write_log(&plan_log)?;
+        record.save(&folder)?;
+        if let Some(notifier) = notifier {
+            pending.push(notifier.send(Event::Ready, &crate::notify::ready_text(&plan, &folder)));
+        }
         return Ok(0);
     }
     let journal_path = folder.join("plan.json.journal.jsonl");
-    let options = ApplyOptions {
+    let apply_options = ApplyOptions {
         journal_path: journal_path.clone(),
         progress: std::io::stderr().is_terminal(),
         give_up_after: crate::apply::executor::DEFAULT_GIVE_UP_AFTER,
+        customers: CustomerFilter::All,
     };
     let report = runtime.block_on(async {
         match connect_autotask(spec).await {
@@ -378,21 +513,80 @@ pub fn run_once(spec: &JobSpec, runs_dir: &Path, approval: Approval) -> anyhow::
                     }
                     None => None,
                 };
-                anyhow::Ok(apply(&plan, &client, &options).await?)
+                anyhow::Ok(apply(&plan, &client, &apply_options).await?)
             }
             Err(error) => stopped_before_start(error),
         }
-    })?;
+    });
+    let report = match report {
+        Ok(report) => report,
+        Err(error) => {
+            record.status = RunStatus::Failed;
+            record.error = Some(format!("{error:#}"));
+            record.save(&folder)?;
+            return Err(error);
+        }
+    };
     let mut log = plan_log;
     log.extend(report.log.iter().cloned());
     write_log(&log)?;
+    let counts = counts_of(&report, 0);
+    record.applied(counts, &options.approved_by, Utc::now());
+    if let Some(error) = &report.stopped {
+        record.error = Some(error.to_string());
+    }
+    record.save(&folder)?;
+    if let Some(notifier) = notifier {
+        let text =
+            crate::notify::applied_text(&plan, &counts, &options.approved_by, &folder.join("plan.json"));
+        pending.push(notifier.send(crate::notify::event_of(&counts), &text));
+    }
     finish_apply(&report, spec.log_level, None, &journal_path)?;
     Ok(report.exit_code())
 }
 
+/// The reviewer's renderings beside `plan.json`: the Markdown summary, the HTML report and CSV.
+fn write_renderings(plan: &Plan, folder: &Path) -> anyhow::Result<()> {
+    use crate::render::markdown::{MarkdownOptions, markdown};
+    let write = |file: &str, text: String| {
+        crate::files::write_atomically(&folder.join(file), |out| {
+            use std::io::Write as _;
+            out.write_all(text.as_bytes())
+        })
+    };
+    let report = format!(
+        "`{}` (or `billsync show {} --format html`)",
+        folder.join("plan.html").display(),
+        folder.join("plan.json").display()
+    );
+    write(
+        "plan.md",
+        markdown(plan, &MarkdownOptions { log_level: None, full_report: Some(report), limit: None }),
+    )?;
+    let table = crate::render::TableOptions { log_level: None };
+    write("plan.html", crate::render::html::html(plan, table))?;
+    write("plan.csv", crate::render::csv::csv(plan, table))
+}
+
+/// Apply's numbers as a run's record keeps them.
+pub(crate) fn counts_of(report: &ApplyReport, left_out: usize) -> ApplyCounts {
+    ApplyCounts {
+        applied: report.applied,
+        already_done: report.already_done,
+        refused: report.refused,
+        // Changes an apply that stopped early never reached count as not done.
+        failed: report.failed + report.unfinished,
+        left_out,
+    }
+}
+
 /// An exclusive advisory lock on `runs_dir/name`, held until the file is dropped; the operating
 /// system releases it when the process ends, however it ends.
-fn exclusive_lock(runs_dir: &Path, name: &str, held_message: &str) -> anyhow::Result<std::fs::File> {
+pub(crate) fn exclusive_lock(
+    runs_dir: &Path,
+    name: &str,
+    held_message: &str,
+) -> anyhow::Result<std::fs::File> {
     std::fs::create_dir_all(runs_dir).with_context(|| format!("{}: cannot create", runs_dir.display()))?;
     let path = runs_dir.join(name);
     let file = std::fs::OpenOptions::new()
@@ -545,9 +739,14 @@ fn writer_lock(name: &str, holder: &Holder, subject: &str) -> anyhow::Result<std
     }
 }
 
-/// `runs/2026-11-26T220000Z`, with a suffix when two runs start in the same second.
-fn new_run_folder(runs_dir: &Path, started: DateTime<Utc>) -> anyhow::Result<PathBuf> {
-    let stamp = started.format("%Y-%m-%dT%H%M%SZ").to_string();
+/// `runs/2026-11-26T220000Z` (UTC) or `runs/2026-11-26T220000+1100` (the spec's zone), with a
+/// suffix when two runs start in the same second.
+fn new_run_folder(runs_dir: &Path, started: DateTime<chrono_tz::Tz>) -> anyhow::Result<PathBuf> {
+    let stamp = if started.timezone() == chrono_tz::Tz::UTC {
+        started.format("%Y-%m-%dT%H%M%SZ").to_string()
+    } else {
+        started.format("%Y-%m-%dT%H%M%S%z").to_string()
+    };
     for attempt in 0..100 {
         let name = if attempt == 0 { stamp.clone() } else { format!("{stamp}-{attempt}") };
         let folder = runs_dir.join(name);
@@ -578,7 +777,7 @@ fn spec_with_schedule(path: &Path) -> anyhow::Result<(JobSpec, Schedule)> {
         .schedule
         .as_deref()
         .with_context(|| format!("{}: the spec has no `schedule`", path.display()))?;
-    let schedule = Schedule::parse(expression)?;
+    let schedule = Schedule::parse_in(expression, spec.zone())?;
     Ok((spec, schedule))
 }
 
@@ -588,14 +787,22 @@ pub fn daemon_command(args: DaemonArgs) -> anyhow::Result<ExitCode> {
     let (spec, schedule) = spec_with_schedule(&args.spec)?;
     let _daemon_lock = exclusive_lock(&args.runs_dir, ".daemon.lock", "another billsync daemon is using")?;
     let stop = stop_signals()?;
-    println!("billsync daemon: `{}` (UTC); stop with SIGTERM or Ctrl-C", schedule.expression());
+    println!(
+        "billsync daemon: `{}` ({}), mode {}; stop with SIGTERM or Ctrl-C",
+        schedule.expression(),
+        schedule.zone().name(),
+        match args.mode {
+            DaemonMode::Plan => "plan (each plan waits for `billsync approve`)",
+            DaemonMode::Apply => "apply (each plan is applied without review)",
+        }
+    );
     loop {
         let Some(next) = schedule.next_after(Utc::now()) else {
             println!("The schedule has no further run; stopping.");
             return Ok(ExitCode::SUCCESS);
         };
-        println!("Next run at {}", next.format("%Y-%m-%dT%H:%M:%SZ"));
-        let wait = (next - Utc::now()).to_std().unwrap_or_default();
+        println!("Next run at {}", crate::schedule::zoned_and_utc(&next));
+        let wait = (next.with_timezone(&Utc) - Utc::now()).to_std().unwrap_or_default();
         match stop.recv_timeout(wait) {
             Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                 println!("Stopping: signal received.");
@@ -604,7 +811,17 @@ pub fn daemon_command(args: DaemonArgs) -> anyhow::Result<ExitCode> {
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
         }
         // A failed run is logged in its folder and printed; the daemon goes on to the next.
-        match run_once(&spec, &args.runs_dir, Approval::Given) {
+        let options = match args.mode {
+            DaemonMode::Apply => RunOptions {
+                approval: Approval::Given,
+                mode: RunMode::Apply,
+                approved_by: format!("{} (daemon --mode apply)", crate::history::os_user()),
+            },
+            DaemonMode::Plan => {
+                RunOptions { approval: Approval::Review, mode: RunMode::Plan, approved_by: String::new() }
+            }
+        };
+        match run_once(&spec, &args.runs_dir, &options) {
             Ok(code) => println!("Run finished with exit code {code}"),
             Err(error) => {
                 eprintln!("billsync: run failed: {}", crate::render::escape_controls(&format!("{error:#}")))
@@ -656,15 +873,25 @@ pub fn schedule_command(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
         None => Utc::now(),
     };
     println!(
-        "{} (UTC), next {} runs after {}:",
+        "{} ({}), next {} runs after {}:",
         schedule.expression(),
+        schedule.zone().name(),
         args.next,
         from.format("%Y-%m-%dT%H:%M:%SZ")
     );
     for time in schedule.upcoming(from, args.next) {
-        println!("  {}", time.format("%Y-%m-%dT%H:%M:%SZ %a"));
+        println!("  {}", crate::schedule::zoned_and_utc(&time));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `fetch` on a small runtime of its own: the CLI stays synchronous.
+pub fn fetch_online(spec: &JobSpec) -> anyhow::Result<crate::fetch::Fetched> {
+    let runtime = runtime()?;
+    // The error's text starts with its AT code; it never holds a secret.
+    runtime
+        .block_on(crate::fetch::fetch(spec, crate::autotask::ClientOptions::default()))
+        .map_err(anyhow::Error::new)
 }
 
 #[cfg(test)]

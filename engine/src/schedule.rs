@@ -1,7 +1,9 @@
 //! The job's cron schedule: 5 fields, or 6 with seconds first (Atria's Hangfire documents 6, its
-//! Autotask example uses 5), evaluated in UTC. Pure: the caller supplies the time.
+//! Autotask example uses 5), evaluated in the spec's IANA time zone (default UTC), DST included.
+//! Pure: the caller supplies the time.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike as _, Utc};
+use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
 
@@ -9,6 +11,7 @@ use croner::parser::{CronParser, Seconds};
 pub struct Schedule {
     expression: String,
     cron: Cron,
+    zone: Tz,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -18,8 +21,22 @@ pub struct ScheduleError {
     pub reason: String,
 }
 
+/// Parses an IANA time zone name (`Australia/Sydney`, `UTC`), or says what is expected.
+pub fn parse_zone(name: &str) -> Result<Tz, String> {
+    name.trim().parse::<Tz>().map_err(|_| {
+        format!("`{name}` is not an IANA time zone name; expected one such as `UTC`, `Europe/London` or `Australia/Sydney`")
+    })
+}
+
 impl Schedule {
+    /// A schedule evaluated in UTC.
     pub fn parse(expression: &str) -> Result<Schedule, ScheduleError> {
+        Schedule::parse_in(expression, Tz::UTC)
+    }
+
+    /// A schedule whose fields are wall-clock times in `zone`: croner resolves DST gaps (a run in
+    /// the skipped hour runs at the first instant after it) and overlaps (a fixed time runs once).
+    pub fn parse_in(expression: &str, zone: Tz) -> Result<Schedule, ScheduleError> {
         let error = |reason: String| ScheduleError { expression: expression.to_owned(), reason };
         let fields = expression.split_whitespace().count();
         if fields != 5 && fields != 6 {
@@ -30,22 +47,33 @@ impl Schedule {
             .build()
             .parse(expression)
             .map_err(|cron_error| error(cron_error.to_string()))?;
-        Ok(Schedule { expression: expression.to_owned(), cron })
+        Ok(Schedule { expression: expression.to_owned(), cron, zone })
     }
 
     pub fn expression(&self) -> &str {
         &self.expression
     }
 
+    pub fn zone(&self) -> Tz {
+        self.zone
+    }
+
     /// The first run strictly after `after`, if the expression ever fires again.
-    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.cron.find_next_occurrence(&after, false).ok()
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Tz>> {
+        self.cron.find_next_occurrence(&after.with_timezone(&self.zone), false).ok()
     }
 
     /// The next `count` runs strictly after `after`.
-    pub fn upcoming(&self, after: DateTime<Utc>, count: usize) -> Vec<DateTime<Utc>> {
-        self.cron.iter_after(after).take(count).collect()
+    pub fn upcoming(&self, after: DateTime<Utc>, count: usize) -> Vec<DateTime<Tz>> {
+        self.cron.iter_after(after.with_timezone(&self.zone)).take(count).collect()
     }
+}
+
+/// A time as people of the zone read it, with its offset, then in UTC:
+/// `2026-11-26 22:00 +11:00 Thu (2026-11-26T11:00:00Z)`.
+pub fn zoned_and_utc(time: &DateTime<Tz>) -> String {
+    let format = if time.second() == 0 { "%Y-%m-%d %H:%M %:z %a" } else { "%Y-%m-%d %H:%M:%S %:z %a" };
+    format!("{} ({})", time.format(format), time.with_timezone(&Utc).format("%Y-%m-%dT%H:%M:%SZ"))
 }
 
 #[cfg(test)]
@@ -56,9 +84,13 @@ mod tests {
         text.parse().expect("a valid time")
     }
 
-    fn upcoming(expression: &str, after: &str, count: usize) -> Vec<String> {
-        let schedule = Schedule::parse(expression).expect("valid");
+    fn upcoming_in(expression: &str, zone: &str, after: &str, count: usize) -> Vec<String> {
+        let schedule = Schedule::parse_in(expression, parse_zone(zone).expect("zone")).expect("valid");
         schedule.upcoming(at(after), count).iter().map(|time| time.to_rfc3339()).collect()
+    }
+
+    fn upcoming(expression: &str, after: &str, count: usize) -> Vec<String> {
+        upcoming_in(expression, "UTC", after, count)
     }
 
     #[test]
@@ -69,6 +101,52 @@ mod tests {
         );
         // Exactly at a run time, the next run is the following one.
         assert_eq!(upcoming("0 22 26 * *", "2026-11-26T22:00:00Z", 1), ["2026-12-26T22:00:00+00:00"]);
+    }
+
+    #[test]
+    fn a_zone_runs_at_its_own_wall_clock_with_its_offset() {
+        // Sydney is on daylight time (+11:00) in November and January, standard (+10:00) in June.
+        assert_eq!(
+            upcoming_in("0 22 26 * *", "Australia/Sydney", "2026-11-24T22:00:00Z", 1),
+            ["2026-11-26T22:00:00+11:00"]
+        );
+        let schedule =
+            Schedule::parse_in("0 22 26 * *", parse_zone("Australia/Sydney").expect("zone")).expect("valid");
+        let next = schedule.next_after(at("2026-11-24T22:00:00Z")).expect("a next run");
+        assert_eq!(zoned_and_utc(&next), "2026-11-26 22:00 +11:00 Thu (2026-11-26T11:00:00Z)");
+        assert_eq!(
+            upcoming_in("0 22 26 * *", "Australia/Sydney", "2027-05-01T00:00:00Z", 1),
+            ["2027-05-26T22:00:00+10:00"]
+        );
+    }
+
+    #[test]
+    fn dst_transitions_keep_the_wall_clock_and_skip_or_merge_the_odd_hour() {
+        // Europe/Berlin springs forward on 2026-03-29 (02:00 → 03:00) and falls back on
+        // 2026-10-25 (03:00 → 02:00). A daily 22:00 run keeps 22:00 local on both sides, so its
+        // UTC time moves by an hour.
+        assert_eq!(
+            upcoming_in("0 22 * * *", "Europe/Berlin", "2026-03-28T12:00:00Z", 2),
+            ["2026-03-28T22:00:00+01:00", "2026-03-29T22:00:00+02:00"]
+        );
+        let schedule =
+            Schedule::parse_in("0 22 * * *", parse_zone("Europe/Berlin").expect("zone")).expect("valid");
+        let utc: Vec<String> = schedule
+            .upcoming(at("2026-03-28T12:00:00Z"), 2)
+            .iter()
+            .map(|time| time.with_timezone(&Utc).to_rfc3339())
+            .collect();
+        assert_eq!(utc, ["2026-03-28T21:00:00+00:00", "2026-03-29T20:00:00+00:00"]);
+        // 02:30 does not exist on 2026-03-29: that day's run is at 03:00, the first instant after.
+        assert_eq!(
+            upcoming_in("30 2 * * *", "Europe/Berlin", "2026-03-28T12:00:00Z", 2),
+            ["2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00"]
+        );
+        // 02:30 happens twice on 2026-10-25: the run happens once.
+        assert_eq!(
+            upcoming_in("30 2 * * *", "Europe/Berlin", "2026-10-24T12:00:00Z", 3),
+            ["2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00", "2026-10-27T02:30:00+01:00"]
+        );
     }
 
     #[test]
@@ -84,11 +162,13 @@ mod tests {
     }
 
     #[test]
-    fn bad_expressions_say_why() {
+    fn bad_expressions_and_zones_say_why() {
         let error = Schedule::parse("0 22 26 *").expect_err("4 fields");
         assert!(error.to_string().contains("4 fields"), "{error}");
         let error = Schedule::parse("0 25 26 * *").expect_err("hour 25");
         assert!(error.to_string().starts_with("`0 25 26 * *` is not a cron expression"), "{error}");
         assert!(Schedule::parse("0 22 30 2 *").is_ok(), "a day that never comes still parses");
+        let error = parse_zone("Australia/Sydnee").expect_err("misspelt");
+        assert!(error.starts_with("`Australia/Sydnee` is not an IANA time zone name"), "{error}");
     }
 }

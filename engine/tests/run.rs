@@ -73,7 +73,9 @@ fn schedule_prints_the_next_runs() {
     let text = stdout(&output);
     assert!(text.starts_with("0 22 26 * * (UTC), next 3 runs after 2026-11-24T22:00:00Z:"), "{text}");
     assert!(
-        text.contains("  2026-11-26T22:00:00Z Thu\n  2026-12-26T22:00:00Z Sat\n  2027-01-26T22:00:00Z Tue\n"),
+        text.contains(
+            "  2026-11-26 22:00 +00:00 Thu (2026-11-26T22:00:00Z)\n  2026-12-26 22:00 +00:00 Sat (2026-12-26T22:00:00Z)\n  2027-01-26 22:00 +00:00 Tue (2027-01-26T22:00:00Z)\n"
+        ),
         "{text}"
     );
 
@@ -90,10 +92,46 @@ fn schedule_prints_the_next_runs() {
         "2026-11-24T22:00:00Z",
     ]);
     assert!(
-        stdout(&output).contains("  2026-11-30T08:15:30Z Mon\n  2026-12-07T08:15:30Z Mon\n"),
+        stdout(&output).contains(
+            "  2026-11-30 08:15:30 +00:00 Mon (2026-11-30T08:15:30Z)\n  2026-12-07 08:15:30 +00:00 Mon (2026-12-07T08:15:30Z)\n"
+        ),
         "{}",
         stdout(&output)
     );
+}
+
+#[test]
+fn schedule_prints_each_run_in_the_specs_zone_with_its_offset_and_in_utc() {
+    let online = Online::start("seed-example");
+    let spec = std::fs::read_to_string(online.path("job.yaml")).expect("spec");
+    let zoned = spec.replace("schedule:", "timezone: Australia/Sydney\nschedule:");
+    std::fs::write(online.path("job.yaml"), &zoned).expect("write");
+    let schedule = |from: &str| {
+        online.run(&["schedule", "--spec", &online.arg("job.yaml"), "--next", "2", "--from", from])
+    };
+    let output = schedule("2026-11-24T22:00:00Z");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.starts_with("0 22 26 * * (Australia/Sydney), next 2 runs after"), "{text}");
+    // Daylight time in Sydney's summer, then standard time after the April change.
+    assert!(text.contains("  2026-11-26 22:00 +11:00 Thu (2026-11-26T11:00:00Z)\n"), "{text}");
+    // Sydney leaves daylight time on 2027-04-04: same wall clock, one hour later in UTC.
+    let autumn = stdout(&schedule("2027-03-01T00:00:00Z"));
+    assert!(
+        autumn.contains(
+            "  2027-03-26 22:00 +11:00 Fri (2027-03-26T11:00:00Z)\n  2027-04-26 22:00 +10:00 Mon (2027-04-26T12:00:00Z)\n"
+        ),
+        "{autumn}"
+    );
+
+    // A zone that does not exist is named with its line, and nothing runs.
+    std::fs::write(online.path("job.yaml"), zoned.replace("Australia/Sydney", "Australia/Sydnee"))
+        .expect("write");
+    let output = schedule("2026-11-24T22:00:00Z");
+    assert_eq!(output.status.code(), Some(1));
+    let error = stderr(&output);
+    assert!(error.contains("job.yaml") && error.contains("$.timezone"), "{error}");
+    assert!(error.contains("`Australia/Sydnee` is not an IANA time zone name"), "{error}");
 }
 
 #[test]
@@ -103,8 +141,15 @@ fn the_daemon_runs_on_schedule_one_at_a_time_and_stops_on_sigterm() {
     std::fs::write(online.path("job.yaml"), spec.replace("\"0 22 26 * *\"", "\"*/2 * * * * *\""))
         .expect("write");
     let runs = online.path("runs");
-    let daemon =
-        online.spawn(&["daemon", "--spec", &online.arg("job.yaml"), "--runs-dir", &online.arg("runs")]);
+    let daemon = online.spawn(&[
+        "daemon",
+        "--spec",
+        &online.arg("job.yaml"),
+        "--runs-dir",
+        &online.arg("runs"),
+        "--mode",
+        "apply",
+    ]);
     let started = Instant::now();
     while run_folders(&runs).iter().filter(|folder| folder.join("log.jsonl").exists()).count() < 2 {
         assert!(started.elapsed() < Duration::from_secs(30), "two runs within 30 s");
@@ -115,7 +160,14 @@ fn the_daemon_runs_on_schedule_one_at_a_time_and_stops_on_sigterm() {
     assert!(status.success());
     let output = daemon.wait_with_output().expect("the daemon exits");
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("Stopping: signal received"));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("Stopping: signal received"));
+    // The unattended mode is stated for the daemon and for every run.
+    assert!(printed.contains("mode apply (each plan is applied without review)"), "{printed}");
+    let runs_started =
+        printed.lines().filter(|line| line.starts_with("Run ") && !line.starts_with("Run finished")).count();
+    let stated = printed.lines().filter(|line| line.starts_with("Mode: apply (daemon --mode apply)")).count();
+    assert!(runs_started >= 2 && stated == runs_started, "{printed}");
 
     // Runs never overlap: each starts after the previous one's log was complete.
     let folders: Vec<PathBuf> =

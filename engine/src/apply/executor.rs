@@ -44,12 +44,19 @@ pub struct ApplyOptions {
     pub progress: bool,
     /// Stop (exit 1, journal intact) when no change has completed for this long.
     pub give_up_after: Duration,
+    /// Whose changes this run writes; the rest stay pending in the journal.
+    pub customers: crate::partial::CustomerFilter,
 }
 
 impl ApplyOptions {
-    /// No progress bar, [`DEFAULT_GIVE_UP_AFTER`].
+    /// No progress bar, [`DEFAULT_GIVE_UP_AFTER`], every customer.
     pub fn new(journal_path: PathBuf) -> ApplyOptions {
-        ApplyOptions { journal_path, progress: false, give_up_after: DEFAULT_GIVE_UP_AFTER }
+        ApplyOptions {
+            journal_path,
+            progress: false,
+            give_up_after: DEFAULT_GIVE_UP_AFTER,
+            customers: Default::default(),
+        }
     }
 }
 
@@ -319,7 +326,11 @@ async fn run(
     report: &mut ApplyReport,
     log: &mut Vec<TimedEntry>,
 ) -> Result<(), ApplyError> {
-    let changes: Vec<&Action> = plan.actions.iter().filter(|action| action.kind.is_change()).collect();
+    let changes: Vec<&Action> = plan
+        .actions
+        .iter()
+        .filter(|action| action.kind.is_change() && options.customers.selects(&action.customer_code))
+        .collect();
     let states: Vec<ActionState> = changes.iter().map(|action| journal.state(&action_key(action))).collect();
     // Reads are bounded too: an outage ends apply in `--give-up-after`, whatever it hits.
     let breaker = Breaker::new(options.give_up_after);

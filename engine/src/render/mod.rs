@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-pub use self::text::{TextOptions, escape_controls, escape_controls_line, summary_line, text, write_text};
+pub use self::text::{TextOptions, summary_line, text, write_text};
 use crate::codes::{Code, LogLevel};
 use crate::plan::{ActionKind, Plan};
+pub use crate::terminal::{escape_controls, escape_controls_line};
 
 /// Options of the tabular renderings (CSV, HTML): every action, and the log entries down to
 /// `log_level`.

@@ -128,7 +128,7 @@ pub(crate) fn url_problem(text: &str) -> Option<String> {
         Ok(url) => url,
         Err(error) => return Some(format!("`{}` is not a URL ({error}); {EXPECTED}", shown(trimmed))),
     };
-    let loopback = crate::http::is_loopback(&url);
+    let loopback = is_loopback(&url);
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
@@ -249,11 +249,19 @@ fn control_position(text: &str) -> Option<usize> {
 
 /// A value as an error quotes it: at most 80 characters, control characters escaped.
 fn shown(text: &str) -> String {
-    let escaped = crate::render::escape_controls_line(text);
+    let escaped = crate::terminal::escape_controls_line(text);
     match escaped.char_indices().nth(80) {
         Some((cut, _)) => format!("{}…", &escaped[..cut]),
         None => escaped.into_owned(),
     }
+}
+
+/// 127.0.0.0/8, `::1` or `localhost`: where the mocks run.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else { return false };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]

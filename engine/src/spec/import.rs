@@ -29,6 +29,16 @@ const SECRETS: [&str; 3] = ["UserName", "Secret", "IntegrationCode"];
 
 /// Converts the legacy parameters (and optionally secrets) JSON texts into spec YAML.
 pub fn import_legacy(params_text: &str, secrets_text: Option<&str>) -> Result<String, ImportError> {
+    import_legacy_in_zone(params_text, secrets_text, None)
+}
+
+/// [`import_legacy`], with `timezone:` set to `zone`: the Atria job ran its schedule in the
+/// machine's local time, so the CLI passes this machine's zone.
+pub fn import_legacy_in_zone(
+    params_text: &str,
+    secrets_text: Option<&str>,
+    zone: Option<&str>,
+) -> Result<String, ImportError> {
     let mut problems = Problems::default();
     let params = parse_object(params_text, &mut problems);
     if let Some(secrets_text) = secrets_text {
@@ -36,7 +46,15 @@ pub fn import_legacy(params_text: &str, secrets_text: Option<&str>) -> Result<St
         check_secrets(&secrets, &mut problems);
     }
     let Some(params) = params else { return Err(ImportError::Invalid(problems)) };
-    let yaml = to_yaml(&params, &mut problems);
+    let mut yaml = to_yaml(&params, &mut problems);
+    if let Some(zone) = zone {
+        let line = format!(
+            "timezone: {}   # this machine's time zone at import: the Atria job ran its schedule in local time\n",
+            serde_json::to_string(zone).expect("strings serialize")
+        );
+        let at = yaml.find("logLevel:").unwrap_or(yaml.len());
+        yaml.insert_str(at, &line);
+    }
     if problems.is_empty() { Ok(yaml) } else { Err(ImportError::Invalid(problems)) }
 }
 

@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize};
 use crate::codes::LogLevel;
 use crate::problems::{Problem, Problems};
 
+pub(crate) use connection::is_loopback;
 pub use connection::is_placeholder_host;
-pub use import::{ImportError, import_legacy};
+pub use import::{ImportError, import_legacy, import_legacy_in_zone};
 
 pub const DEFAULT_ZONE_DISCOVERY_URL: &str = "https://webservices.autotask.net/atservicesrest/";
 
@@ -36,6 +37,10 @@ pub struct JobSpec {
     /// Cron expression: 5 fields, or 6 with seconds first (e.g. `0 22 26 * *`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
+    /// The IANA time zone of `schedule` and of run folder names, e.g. `Australia/Sydney`;
+    /// default `UTC`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// The least important log level shown: error | warning | info | verbose.
     #[serde(default)]
     pub log_level: LogLevel,
@@ -77,6 +82,9 @@ pub struct JobSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "AutotaskConnection")]
     pub autotask: Option<AutotaskConnection>,
+    /// Where to say that a plan is ready, applied, refused or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<NotifySpec>,
 }
 
 /// Which billing period a run processes.
@@ -282,6 +290,15 @@ impl JobSpec {
         serde_json::to_value(schemars::schema_for!(JobSpec)).expect("a generated schema is valid JSON")
     }
 
+    /// The zone of the schedule and the run folders: `timezone`, or UTC when it is absent or
+    /// invalid (a loaded spec has a valid one: `check` says so).
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.timezone
+            .as_deref()
+            .and_then(|name| crate::schedule::parse_zone(name).ok())
+            .unwrap_or(chrono_tz::Tz::UTC)
+    }
+
     /// The canonical form used for the plan's `specSha256`: the customer filter as a set.
     pub fn canonical(&self) -> JobSpec {
         let mut canonical = self.clone();
@@ -336,6 +353,11 @@ fn check(spec: &JobSpec, warnings: &mut Problems) -> Problems {
     {
         problems.push(Problem::at("$.schedule", error.to_string()));
     }
+    if let Some(timezone) = &spec.timezone
+        && let Err(message) = crate::schedule::parse_zone(timezone)
+    {
+        problems.push(Problem::at("$.timezone", message));
+    }
     let sku_type_ok = match spec.sku_type.name {
         SkuField::ServiceId => spec.sku_type.value_type == SkuValueType::Int,
         _ => spec.sku_type.value_type == SkuValueType::String,
@@ -378,3 +400,18 @@ fn check(spec: &JobSpec, warnings: &mut Problems) -> Problems {
 
 #[cfg(test)]
 mod tests;
+
+/// `notify:` in the job spec.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NotifySpec {
+    /// A Slack or Teams incoming webhook (or any endpoint taking `{"text": …}` JSON).
+    pub webhook: WebhookSpec,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookSpec {
+    /// The webhook URL, a secret: `{ env: NAME }` or `{ file: PATH }`.
+    pub url: SecretRef,
+}

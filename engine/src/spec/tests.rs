@@ -215,3 +215,27 @@ fn legacy_import_checks_the_connection_parameters() {
     assert!(error.contains("$.ZoneUser: AT17") && error.contains("control character"), "{error}");
     assert!(error.len() < 2000, "the value is not echoed whole");
 }
+
+#[test]
+fn the_timezone_is_an_iana_name_defaulting_to_utc() {
+    let spec = check("version: 1\nlabel: x\n").expect("valid");
+    assert_eq!(spec.zone(), chrono_tz::Tz::UTC);
+    let spec = check("version: 1\nlabel: x\ntimezone: Australia/Sydney\n").expect("valid");
+    assert_eq!(spec.zone(), chrono_tz::Tz::Australia__Sydney);
+    fails(
+        "version: 1\nlabel: x\ntimezone: AEDT\n",
+        &["line 3 column 1, $.timezone", "`AEDT` is not an IANA time zone name"],
+    );
+    // A spec without the key serializes as before, so its plans keep their `specSha256`.
+    let plain = serde_json::to_string(&check("version: 1\nlabel: x\n").expect("ok")).expect("json");
+    assert!(!plain.contains("timezone"), "{plain}");
+}
+
+#[test]
+fn import_writes_the_zone_it_is_given_with_a_comment() {
+    let params = r#"{"BillingPeriod": "Previous", "ZoneUser": "fred@cspservices.com"}"#;
+    let yaml = import_legacy_in_zone(params, None, Some("Australia/Sydney")).expect("imports");
+    assert!(yaml.contains("\ntimezone: \"Australia/Sydney\"   # this machine's time zone"), "{yaml}");
+    assert_eq!(check(&yaml).expect("the imported spec is valid").zone(), chrono_tz::Tz::Australia__Sydney);
+    assert!(!import_legacy(params, None).expect("imports").contains("timezone"));
+}
