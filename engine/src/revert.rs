@@ -66,6 +66,8 @@ pub fn revert(applied: &Plan, autotask: &AutotaskSnapshot, as_of: DateTime<Utc>)
     reversal.summary = Summary::of(&actions);
     reversal.actions = actions;
     reversal.log = log;
+    // Sealed like any plan, so that apply takes exactly this reversal and nothing edited since.
+    reversal.digest = reversal.content_digest();
     reversal
 }
 

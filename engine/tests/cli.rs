@@ -776,3 +776,45 @@ fn readme_github_actions_workflow_runs_as_written() {
     bash(apply_script, &env);
     assert_eq!(online.autotask_state()["ledger"].as_array().expect("the ledger").len(), ledger);
 }
+
+/// Every `cargo install --path DIR` the README names installs the `billsync` binary: DIR is a
+/// package with a `billsync` binary target that its default features build.
+#[test]
+fn readme_install_paths_hold_the_billsync_binary() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_owned();
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let paths: std::collections::BTreeSet<&str> = readme
+        .match_indices("cargo install --locked --path ")
+        .filter_map(|(at, needle)| readme[at + needle.len()..].split_whitespace().next())
+        .collect();
+    assert!(!paths.is_empty(), "README.md names no `cargo install --locked --path`");
+    for path in paths {
+        let manifest = root.join(path).join("Cargo.toml");
+        let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+            .args(["metadata", "--no-deps", "--offline", "--format-version", "1", "--manifest-path"])
+            .arg(&manifest)
+            .output()
+            .expect("cargo metadata runs");
+        assert!(output.status.success(), "{path}: {}", String::from_utf8_lossy(&output.stderr));
+        let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).expect("metadata is JSON");
+        let manifest = manifest.canonicalize().expect("the manifest exists");
+        let package = metadata["packages"]
+            .as_array()
+            .expect("packages")
+            .iter()
+            .find(|package| package["manifest_path"].as_str().map(Path::new) == Some(manifest.as_path()))
+            .unwrap_or_else(|| panic!("README.md: `--path {path}` is no package"));
+        let binary = package["targets"].as_array().expect("targets").iter().find(|target| {
+            target["name"] == "billsync"
+                && target["kind"].as_array().is_some_and(|kinds| kinds.contains(&"bin".into()))
+        });
+        let binary =
+            binary.unwrap_or_else(|| panic!("README.md: `--path {path}` holds no `billsync` binary"));
+        let required = binary["required-features"].as_array().cloned().unwrap_or_default();
+        let defaults = package["features"]["default"].as_array().cloned().unwrap_or_default();
+        assert!(
+            required.iter().all(|feature| defaults.contains(feature)),
+            "README.md: `--path {path}`: the binary needs features {required:?} beyond the defaults"
+        );
+    }
+}

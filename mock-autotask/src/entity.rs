@@ -671,6 +671,9 @@ fn whole_units<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32,
         return u32::try_from(units)
             .map_err(|_| D::Error::invalid_value(Unexpected::Unsigned(units), &"a whole number from 0 up"));
     }
+    if let Some(negative) = number.as_i64() {
+        return Err(D::Error::invalid_value(Unexpected::Signed(negative), &"a whole number from 0 up"));
+    }
     match number.as_f64() {
         Some(float) if float.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&float) => {
             Ok(float as u32)

@@ -84,6 +84,7 @@ pub struct JobSpec {
     pub autotask: Option<AutotaskConnection>,
     /// Where to say that a plan is ready, applied, refused or failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "NotifySpec")]
     pub notify: Option<NotifySpec>,
 }
 
