@@ -386,11 +386,11 @@ fn diff_of_two_consecutive_months() {
     let diff = &outcome.stdout;
     assert!(diff.starts_with(&format!("--- {november}\n+++ {december}\n@@ ")), "{diff}");
     assert!(
-        diff.contains("\n-  ~ update    AT09  Microsoft 365 Business Premium (service 12)   20 → 25\n"),
+        diff.contains("\n-  ~ update    AT09  Microsoft 365 Business Premium (service 12)   20 → 25   @ 22.00 = +110.00/month\n"),
         "{diff}"
     );
     assert!(
-        diff.contains("\n+  ~ update    AT09  Microsoft 365 Business Premium (service 12)   25 → 27\n"),
+        diff.contains("\n+  ~ update    AT09  Microsoft 365 Business Premium (service 12)   25 → 27   @ "),
         "{diff}"
     );
     assert!(diff.contains("\n-Plan: 2 update, 1 create, 1 zero, 1 unchanged, 2 skipped"), "{diff}");
@@ -564,10 +564,10 @@ fn real_shaped_snapshots_plan_show_and_diff() {
     assert!(
         outcome
             .stdout
-            .contains("\n-  ~ update    AT09  Microsoft 365 Business Premium (service 12)   40 → 42\n")
-            && outcome
-                .stdout
-                .contains("\n+  ~ update    AT09  Microsoft 365 Business Premium (service 12)   41 → 42\n"),
+            .contains("\n-  ~ update    AT09  Microsoft 365 Business Premium (service 12)   40 → 42   @ ")
+            && outcome.stdout.contains(
+                "\n+  ~ update    AT09  Microsoft 365 Business Premium (service 12)   41 → 42   @ "
+            ),
         "{}",
         outcome.stdout
     );

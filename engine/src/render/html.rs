@@ -32,7 +32,7 @@ th, td { border-bottom: 1px solid var(--border); padding: .3rem .5rem; text-alig
 th { background: #f6f8fa; white-space: nowrap; }
 th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; cursor: pointer; color: var(--accent); }
 th[aria-sort=ascending] button::after { content: " \25B2"; } th[aria-sort=descending] button::after { content: " \25BC"; }
-td.message { max-width: 40rem; }
+td.message { max-width: 40rem; } td.number { text-align: right; white-space: nowrap; }
 tr.level-error td.level { color: #cf222e; font-weight: 600; } tr.level-warning td.level { color: #9a6700; font-weight: 600; }
 tr.record-log { background: #fafbfc; }
 [hidden] { display: none !important; }
@@ -145,7 +145,7 @@ pub fn html(plan: &Plan, options: TableOptions) -> String {
         time(plan.as_of),
         time(plan.settings.effective_date),
         escape_html(&plan.plan_id),
-        escape_html(&summary_line(plan))
+        escape_html(&format!("{} {}", summary_line(plan), super::money_line(plan)))
     );
 
     let summary = &plan.summary;
@@ -192,7 +192,7 @@ pub fn html(plan: &Plan, options: TableOptions) -> String {
          <th data-sort=\"level\"><button type=\"button\">level</button></th>\
          <th data-sort=\"customer\"><button type=\"button\">customer</button></th>\
          <th data-sort=\"service\"><button type=\"button\">service</button></th>\
-         <th>SKU</th><th>change</th><th>message</th></tr></thead>\n<tbody id=\"rows-body\">\n",
+         <th>SKU</th><th>change</th><th>effective date</th><th>unit price</th><th>amount change / month</th><th>message</th></tr></thead>\n<tbody id=\"rows-body\">\n",
     );
     for row in &rows {
         write_row(&mut out, row);
@@ -242,7 +242,7 @@ fn write_row(out: &mut String, row: &Row<'_>) {
     let _ = writeln!(
         out,
         "<tr class=\"record-{record} level-{level}\" data-code=\"{code}\" data-level=\"{level}\" data-customer=\"{customer_key}\" data-service=\"{service_key}\" data-search=\"{search}\">\
-         <td>{record}</td><td>{kind}</td><td>{code}</td><td class=\"level\">{level}</td><td>{customer}</td><td>{service}</td><td>{sku}</td><td>{change}</td><td class=\"message\">{message}</td></tr>",
+         <td>{record}</td><td>{kind}</td><td>{code}</td><td class=\"level\">{level}</td><td>{customer}</td><td>{service}</td><td>{sku}</td><td>{change}</td><td>{effective}</td><td class=\"number\">{price}</td><td class=\"number\">{amount}</td><td class=\"message\">{message}</td></tr>",
         record = row.record.as_str(),
         level = row.level.as_str(),
         code = row.code.as_str(),
@@ -254,6 +254,9 @@ fn write_row(out: &mut String, row: &Row<'_>) {
         service = escape_html(&service),
         sku = escape_html(row.sku),
         change = escape_html(&change),
+        effective = row.effective_date.map(|date| date.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+        price = super::price_cell(row.unit_price),
+        amount = super::amount_cell(row.monthly_amount_change),
         message = escape_html(row.message),
     );
 }

@@ -76,6 +76,8 @@ pub fn write_text(plan: &Plan, options: TextOptions, writer: impl std::io::Write
     out.write_all(b"\n")?;
     out.write_all(summary_line(plan).as_bytes())?;
     out.write_all(b"\n")?;
+    out.write_all(super::money_line(plan).as_bytes())?;
+    out.write_all(b"\n")?;
 
     let entries: Vec<_> = plan.log.iter().filter(|entry| entry.level.shown_at(log_level)).collect();
     writeln!(out, "\nLog ({} and above, {} of {} entries):", log_level, entries.len(), plan.log.len())?;
@@ -205,7 +207,23 @@ fn action_line(action: &Action, subject_width: usize) -> String {
         };
         format!("{mark} {kind:<9} {}  {subject}{}   {change}", action.code, " ".repeat(padding))
     };
+    let line = match money(action) {
+        Some(money) => format!("{line}   {money}"),
+        None => line,
+    };
     line.trim_end().to_owned()
+}
+
+/// A change's money: `@ 12.50 = +62.50/month` (and the pro-rated amount), or `no price`.
+pub(crate) fn money(action: &Action) -> Option<String> {
+    let price = action.unit_price?;
+    let Some(price) = price else { return Some(super::NO_PRICE.to_owned()) };
+    let monthly = action.monthly_amount_change.flatten()?;
+    let mut text = format!("@ {} = {}/month", super::money(price), super::signed_money(monthly));
+    if let Some(Some(prorated)) = action.prorated_amount_change {
+        let _ = write!(text, " ({} pro-rated)", super::signed_money(prorated));
+    }
+    Some(text)
 }
 
 /// The one-character sign of an action kind, as in the text rendering.
