@@ -100,9 +100,16 @@ pub struct ShowArgs {
     /// Show log entries down to this level instead of the plan's logLevel
     #[arg(long)]
     pub log_level: Option<LogLevel>,
-    /// What to render: text (colour on a terminal), the plan JSON, Markdown, CSV or an HTML report
+    /// What to render: text (colour on a terminal), the plan JSON, Markdown, CSV, an HTML report
+    /// or an Excel workbook (xlsx, with `--out`)
     #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
     pub format: ShowFormat,
+    /// Write the rendering to this file instead of stdout (required for xlsx)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Start the CSV with a UTF-8 byte-order mark, so that Excel reads its accents right
+    #[arg(long)]
+    pub bom: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -112,6 +119,7 @@ pub enum ShowFormat {
     Markdown,
     Csv,
     Html,
+    Xlsx,
 }
 
 #[derive(Debug, Args)]
@@ -286,24 +294,49 @@ fn stdout_wants_colour() -> bool {
 }
 
 fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
+    if args.bom && args.format != ShowFormat::Csv {
+        bail!("--bom is for `--format csv` only");
+    }
+    if args.format == ShowFormat::Xlsx && args.out.is_none() {
+        bail!("`--format xlsx` writes a workbook: name the file with `--out FILE.xlsx`");
+    }
     let plan = Plan::load(&args.plan)?;
     let table = TableOptions { log_level: args.log_level };
-    match args.format {
+    if args.format == ShowFormat::Json {
+        // Streamed: a big plan's JSON need not sit in memory twice.
+        match &args.out {
+            Some(out) => write_atomically(out, |file| plan.write_json(file))?,
+            None => print_with(|stdout| plan.write_json(stdout))?,
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rendered: Vec<u8> = match args.format {
         ShowFormat::Text => {
             let plain = text(&plan, TextOptions { log_level: args.log_level });
-            print(&if stdout_wants_colour() { colour::plan_text(&plain) } else { plain })?;
+            let colour = args.out.is_none() && stdout_wants_colour();
+            (if colour { colour::plan_text(&plain) } else { plain }).into_bytes()
         }
-        ShowFormat::Json => print_with(|stdout| plan.write_json(stdout))?,
-        ShowFormat::Markdown => print(&markdown(
+        ShowFormat::Json => unreachable!("streamed above"),
+        ShowFormat::Markdown => markdown(
             &plan,
             &MarkdownOptions {
                 log_level: args.log_level,
                 full_report: Some(format!("`billsync show {} --format html`", args.plan.display())),
                 limit: None,
             },
-        ))?,
-        ShowFormat::Csv => print(&crate::render::csv::csv(&plan, table))?,
-        ShowFormat::Html => print(&crate::render::html::html(&plan, table))?,
+        )
+        .into_bytes(),
+        ShowFormat::Csv => {
+            let csv = crate::render::csv::csv(&plan, table);
+            if args.bom { format!("\u{feff}{csv}") } else { csv }.into_bytes()
+        }
+        ShowFormat::Html => crate::render::html::html(&plan, table).into_bytes(),
+        ShowFormat::Xlsx => crate::render::xlsx::xlsx(&plan, table)
+            .with_context(|| format!("{}: cannot render as xlsx", args.plan.display()))?,
+    };
+    match &args.out {
+        Some(out) => write_atomically(out, |file| file.write_all(&rendered))?,
+        None => print_with(|stdout| stdout.write_all(&rendered))?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod html;
 pub mod markdown;
 mod text;
+pub mod xlsx;
 
 use std::collections::BTreeMap;
 
