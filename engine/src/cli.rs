@@ -14,7 +14,7 @@ use crate::files::write_atomically;
 use crate::online::load_spec;
 use crate::plan::Plan;
 use crate::render::markdown::{MarkdownOptions, markdown};
-use crate::render::{TableOptions, TextOptions, colour, diff, text, write_text};
+use crate::render::{TableOptions, TextOptions, colour, diff, plan_diff, text, write_text};
 use crate::{codes::LogLevel, snapshot, spec};
 
 #[derive(Debug, Parser)]
@@ -33,7 +33,8 @@ pub enum Command {
     Fetch(FetchArgs),
     /// Render a saved plan as text, JSON, Markdown, CSV or HTML
     Show(ShowArgs),
-    /// Unified diff of two plans, or of two snapshots of one kind (exit 0 equal, 2 different)
+    /// Month over month: two plans line by line (targets, units, money), or the unified diff of
+    /// two snapshots of one kind (exit 0 same, 2 different)
     Diff(DiffArgs),
     /// Job spec tools: validate, schema, import
     #[command(subcommand)]
@@ -128,6 +129,16 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The newer plan or snapshot, of the same kind
     pub new: PathBuf,
+    /// How to show a diff of two plans (snapshots always show a unified diff)
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Markdown,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -225,7 +236,7 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Show(args) => show(args),
-        Command::Diff(args) => diff_files(&args.old, &args.new),
+        Command::Diff(args) => diff_files(&args),
         Command::Apply(args) => crate::online::apply_command(args),
         Command::Run(args) => crate::online::run_command(args),
         Command::Schedule(args) => crate::online::schedule_command(args),
@@ -341,13 +352,17 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `billsync diff`: 0 when the two texts are equal, 2 when not; a mismatch of kinds is an error.
-fn diff_files(old: &Path, new: &Path) -> anyhow::Result<ExitCode> {
-    let document = |path: &Path| -> anyhow::Result<(diff::DocumentKind, String)> {
+/// `billsync diff`: 0 when the two plans have the same lines (or the snapshots are equal), 2
+/// when not; a mismatch of kinds is an error.
+fn diff_files(args: &DiffArgs) -> anyhow::Result<ExitCode> {
+    let (old, new) = (args.old.as_path(), args.new.as_path());
+    let document = |path: &Path| -> anyhow::Result<(diff::DocumentKind, Vec<u8>)> {
         let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-        diff::document_text(&bytes).map_err(|problems| anyhow::anyhow!("{}", problems.in_file(path)))
+        let kind =
+            diff::document_kind(&bytes).map_err(|problems| anyhow::anyhow!("{}", problems.in_file(path)))?;
+        Ok((kind, bytes))
     };
-    let ((old_kind, old_text), (new_kind, new_text)) = (document(old)?, document(new)?);
+    let ((old_kind, old_bytes), (new_kind, new_bytes)) = (document(old)?, document(new)?);
     if old_kind != new_kind {
         bail!(
             "cannot compare {} (`{}`) with {} (`{}`): diff takes two plans or two snapshots of one kind",
@@ -357,6 +372,39 @@ fn diff_files(old: &Path, new: &Path) -> anyhow::Result<ExitCode> {
             new_kind.format()
         );
     }
+    if old_kind == diff::DocumentKind::Plan {
+        let load = |path: &Path, bytes: &[u8]| {
+            Plan::from_json(bytes).map_err(|problems| anyhow::anyhow!("{}", problems.in_file(path)))
+        };
+        let (old_plan, new_plan) = (load(old, &old_bytes)?, load(new, &new_bytes)?);
+        let compared = plan_diff::plan_diff(
+            &old.display().to_string(),
+            &old_plan,
+            &new.display().to_string(),
+            &new_plan,
+        );
+        let rendered = match args.format {
+            // Like `diff`, nothing to say when nothing differs.
+            DiffFormat::Text if compared.is_empty() => String::new(),
+            DiffFormat::Text => {
+                let plain = plan_diff::text(&compared);
+                if stdout_wants_colour() { colour::diff(&plain) } else { plain }
+            }
+            DiffFormat::Markdown => plan_diff::markdown(&compared),
+            DiffFormat::Json => plan_diff::json(&compared),
+        };
+        print(&rendered)?;
+        return Ok(if compared.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) });
+    }
+    if args.format != DiffFormat::Text {
+        bail!("`--format {:?}` is for two plans; snapshots show a unified diff", args.format);
+    }
+    let text = |path: &Path, bytes: &[u8]| {
+        diff::document_text(bytes)
+            .map(|(_, text)| text)
+            .map_err(|problems| anyhow::anyhow!("{}", problems.in_file(path)))
+    };
+    let (old_text, new_text) = (text(old, &old_bytes)?, text(new, &new_bytes)?);
     let old_label = old.display().to_string();
     let new_label = new.display().to_string();
     match diff::unified(&old_label, &old_text, &new_label, &new_text) {

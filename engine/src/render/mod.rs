@@ -7,6 +7,7 @@ pub mod csv;
 pub mod diff;
 pub mod html;
 pub mod markdown;
+pub mod plan_diff;
 mod text;
 pub mod xlsx;
 
