@@ -82,6 +82,27 @@ pub struct PlanArgs {
     /// Also write the Markdown summary there (e.g. `$GITHUB_STEP_SUMMARY`)
     #[arg(long, value_name = "FILE")]
     pub summary_md: Option<PathBuf>,
+    /// Colour the text: on a terminal without NO_COLOR (auto), always, or never
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// When to colour terminal text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    fn wanted(self) -> bool {
+        match self {
+            ColorChoice::Auto => stdout_wants_colour(),
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +132,9 @@ pub struct ShowArgs {
     /// Start the CSV with a UTF-8 byte-order mark, so that Excel reads its accents right
     #[arg(long)]
     pub bom: bool,
+    /// Colour the text: on a terminal without NO_COLOR (auto), always, or never
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -132,6 +156,9 @@ pub struct DiffArgs {
     /// How to show a diff of two plans (snapshots always show a unified diff)
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     pub format: DiffFormat,
+    /// Colour the text: on a terminal without NO_COLOR (auto), always, or never
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -324,7 +351,7 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
     let rendered: Vec<u8> = match args.format {
         ShowFormat::Text => {
             let plain = text(&plan, TextOptions { log_level: args.log_level });
-            let colour = args.out.is_none() && stdout_wants_colour();
+            let colour = args.out.is_none() && args.color.wanted();
             (if colour { colour::plan_text(&plain) } else { plain }).into_bytes()
         }
         ShowFormat::Json => unreachable!("streamed above"),
@@ -388,7 +415,7 @@ fn diff_files(args: &DiffArgs) -> anyhow::Result<ExitCode> {
             DiffFormat::Text if compared.is_empty() => String::new(),
             DiffFormat::Text => {
                 let plain = plan_diff::text(&compared);
-                if stdout_wants_colour() { colour::diff(&plain) } else { plain }
+                if args.color.wanted() { colour::plan_diff(&plain) } else { plain }
             }
             DiffFormat::Markdown => plan_diff::markdown(&compared),
             DiffFormat::Json => plan_diff::json(&compared),
@@ -412,7 +439,7 @@ fn diff_files(args: &DiffArgs) -> anyhow::Result<ExitCode> {
         Some(unified) => {
             // Snapshot JSON escapes C0 controls but not DEL or C1; names reach the diff as they are.
             let unified = crate::render::escape_controls(&unified).into_owned();
-            print(&if stdout_wants_colour() { colour::diff(&unified) } else { unified })?;
+            print(&if args.color.wanted() { colour::diff(&unified) } else { unified })?;
             Ok(ExitCode::from(2))
         }
     }
@@ -546,6 +573,8 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     }
     if args.json {
         print_with(|stdout| plan.write_json(stdout))?;
+    } else if args.color.wanted() {
+        print(&colour::plan_text(&text(&plan, TextOptions::default())))?;
     } else {
         print_with(|stdout| write_text(&plan, TextOptions::default(), stdout))?;
     }

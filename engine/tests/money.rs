@@ -148,3 +148,46 @@ fn the_csv_carries_a_byte_order_mark_when_asked_and_one_set_of_column_names() {
     assert_eq!(wrong.code, 1);
     assert!(wrong.stderr.contains("--bom is for `--format csv` only"), "{}", wrong.stderr);
 }
+
+#[test]
+fn plan_show_and_diff_colour_their_text_when_asked() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let folder = fixtures().join("seed-example");
+    let plan = |color: Option<&str>| {
+        let mut args = common::plan_args(
+            &folder.join("job.yaml"),
+            &folder.join("atria.json"),
+            &folder.join("autotask.json"),
+            AS_OF,
+        );
+        if let Some(color) = color {
+            args.extend(["--color".to_owned(), color.to_owned()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let outcome = billsync(&args);
+        assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+        String::from_utf8(outcome.stdout).expect("UTF-8")
+    };
+    let always = plan(Some("always"));
+    assert!(always.contains("\x1b[33m  ~ update    AT09"), "{always:?}");
+    assert!(always.contains("\x1b[32m  + create"), "{always:?}");
+    assert!(always.contains("\x1b[1mMonthly amount change: +130.00\x1b[0m"), "{always:?}");
+    // Piped (auto) and never: plain, and the same text once the colour is taken out.
+    let (auto, never) = (plan(None), plan(Some("never")));
+    assert!(!auto.contains('\x1b') && !never.contains('\x1b'));
+    assert_eq!(auto, never);
+    let stripped = always.replace("\x1b[0m", "").replace("\x1b[33m", "").replace("\x1b[32m", "");
+    let stripped = stripped.replace("\x1b[31m", "").replace("\x1b[35m", "").replace("\x1b[2m", "");
+    assert_eq!(stripped.replace("\x1b[1m", ""), never);
+
+    let plan_path = plan_of("seed-example", dir.path());
+    let show = billsync(&["show", &plan_path, "--color", "always"]);
+    assert!(String::from_utf8_lossy(&show.stdout).contains("\x1b[33m  ~ update"));
+    let next = plan_of("seed-example-next-month", dir.path());
+    let diff = billsync(&["diff", &plan_path, &next, "--color", "always"]);
+    assert_eq!(diff.code, 2, "{}", diff.stderr);
+    assert!(String::from_utf8_lossy(&diff.stdout).contains("\x1b[32m  + Exchange Online Plan 1"));
+    let bad = billsync(&["show", &plan_path, "--color", "sometimes"]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("auto") && bad.stderr.contains("never"), "{}", bad.stderr);
+}
