@@ -340,21 +340,20 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
     }
     let plan = Plan::load(&args.plan)?;
     let table = TableOptions { log_level: args.log_level };
-    if args.format == ShowFormat::Json {
-        // Streamed: a big plan's JSON need not sit in memory twice.
-        match &args.out {
-            Some(out) => write_atomically(out, |file| plan.write_json(file))?,
-            None => print_with(|stdout| plan.write_json(stdout))?,
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
     let rendered: Vec<u8> = match args.format {
+        // Streamed: a big plan's JSON need not sit in memory twice.
+        ShowFormat::Json => {
+            match &args.out {
+                Some(out) => write_atomically(out, |file| plan.write_json(file))?,
+                None => print_with(|stdout| plan.write_json(stdout))?,
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         ShowFormat::Text => {
             let plain = text(&plan, TextOptions { log_level: args.log_level });
             let colour = args.out.is_none() && args.color.wanted();
             (if colour { colour::plan_text(&plain) } else { plain }).into_bytes()
         }
-        ShowFormat::Json => unreachable!("streamed above"),
         ShowFormat::Markdown => markdown(
             &plan,
             &MarkdownOptions {
