@@ -54,6 +54,14 @@ pub fn write_text(plan: &Plan, options: TextOptions, writer: impl std::io::Write
         .map(|action| subject(action).chars().count())
         .max()
         .unwrap_or(0);
+    // And the money after it, over the changes.
+    let change_width = plan
+        .actions
+        .iter()
+        .filter(|action| action.kind.is_change())
+        .map(|action| change(action).chars().count())
+        .max()
+        .unwrap_or(0);
     let mut shown_any = false;
     // Actions come grouped by customer: one header per run of the same customer code.
     for group in plan.actions.chunk_by(|a, b| a.customer_code == b.customer_code) {
@@ -67,7 +75,7 @@ pub fn write_text(plan: &Plan, options: TextOptions, writer: impl std::io::Write
         out.write_all(escape_controls_line(&header).as_bytes())?;
         out.write_all(b"\n")?;
         for action in visible {
-            writeln!(out, "  {}", escape_controls_line(&action_line(action, subject_width)))?;
+            writeln!(out, "  {}", escape_controls_line(&action_line(action, subject_width, change_width)))?;
         }
     }
     if !shown_any {
@@ -193,7 +201,7 @@ pub(crate) fn subject(action: &Action) -> String {
     }
 }
 
-fn action_line(action: &Action, subject_width: usize) -> String {
+fn action_line(action: &Action, subject_width: usize, change_width: usize) -> String {
     let (mark, kind) = (mark(action.kind), action.kind.as_str());
     let subject = subject(action);
     let change = change(action);
@@ -208,7 +216,10 @@ fn action_line(action: &Action, subject_width: usize) -> String {
         format!("{mark} {kind:<9} {}  {subject}{}   {change}", action.code, " ".repeat(padding))
     };
     let line = match money(action) {
-        Some(money) => format!("{line}   {money}"),
+        Some(money) => {
+            let padding = change_width.saturating_sub(change.chars().count());
+            format!("{line}{}   {money}", " ".repeat(padding))
+        }
         None => line,
     };
     line.trim_end().to_owned()
