@@ -234,7 +234,7 @@ fn customer_section(group: &[Action], deprovisioned: bool, show_unchanged: bool)
 
 /// Untrusted text inside a Markdown table cell: HTML special characters as entities, Markdown
 /// punctuation escaped, one line.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         match (html_entity(character), character) {

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::text::{escape_controls_line, short_id};
-use super::{NO_PRICE, escape_html, signed_money};
+use super::{NO_PRICE, signed_money};
 use crate::codes::Code;
 use crate::plan::{Action, ActionKind, Plan};
 
@@ -112,14 +112,15 @@ impl PlanDiff {
 }
 
 /// What identifies a line across months: customer, then service (or, for a row that maps to no
-/// service, its code, SKU and description).
-type LineKey<'a> = (&'a str, Option<i64>, Option<&'a str>, Option<&'a str>, Option<Code>);
+/// service, its code, SKU and description; those sort last, as in plans).
+type LineKey<'a> = (&'a str, bool, Option<i64>, Option<&'a str>, Option<&'a str>, Option<Code>);
 
 fn key(action: &Action) -> LineKey<'_> {
     match action.service_id {
-        Some(service_id) => (&action.customer_code, Some(service_id), None, None, None),
+        Some(service_id) => (&action.customer_code, false, Some(service_id), None, None, None),
         None => (
             &action.customer_code,
+            true,
             None,
             action.sku.as_deref(),
             action.description.as_deref(),
@@ -350,7 +351,7 @@ fn escape_controls_line_by_line(text: &str) -> String {
 
 /// The diff for a pull request: totals first, then one table.
 pub fn markdown(diff: &PlanDiff) -> String {
-    let cell = |text: &str| escape_html(text).replace('|', "\\|").replace(['\n', '\r'], " ");
+    let cell = super::markdown::cell;
     let mut out = format!(
         "## billsync plan diff\n\n{} → {}\n\n**{}**\n\n",
         cell(&side(&diff.old)),
