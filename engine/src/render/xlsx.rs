@@ -41,7 +41,7 @@ const MAX_ROWS: usize = 1_048_576;
 pub enum XlsxError {
     #[error("the plan has {rows} actions; an Excel sheet holds {} rows: use `--format csv`", MAX_ROWS - 1)]
     TooManyRows { rows: usize },
-    #[error("cannot write the workbook: {0}")]
+    #[error("cannot write the workbook")]
     Writer(#[from] rust_xlsxwriter::XlsxError),
 }
 
@@ -79,16 +79,16 @@ pub fn xlsx(plan: &Plan, options: TableOptions) -> Result<Vec<u8>, XlsxError> {
         sheet.write_string(at, next(), row.kind.map(|kind| kind.as_str()).unwrap_or_default())?;
         sheet.write_string(at, next(), row.code.as_str())?;
         sheet.write_string(at, next(), row.level.as_str())?;
-        sheet.write_string(at, next(), row.customer_code)?;
-        sheet.write_string(at, next(), row.customer_name)?;
+        sheet.write_string(at, next(), cell(row.customer_code))?;
+        sheet.write_string(at, next(), cell(row.customer_name))?;
         for id in [row.company_id, row.contract_id, row.service_id, row.contract_service_id] {
             let column = next();
             if let Some(id) = id {
                 sheet.write_number(at, column, id as f64)?;
             }
         }
-        sheet.write_string(at, next(), row.sku)?;
-        sheet.write_string(at, next(), row.description)?;
+        sheet.write_string(at, next(), cell(row.sku))?;
+        sheet.write_string(at, next(), cell(row.description))?;
         for count in [row.from, row.to] {
             let column = next();
             if let Some(count) = count {
@@ -111,7 +111,7 @@ pub fn xlsx(plan: &Plan, options: TableOptions) -> Result<Vec<u8>, XlsxError> {
                 None => {}
             }
         }
-        sheet.write_string(at, next(), row.message)?;
+        sheet.write_string(at, next(), cell(row.message))?;
     }
     finish(sheet, actions.len(), &PLAN_COLUMNS, &[(4, 28), (10, 32), (17, 80)])?;
 
@@ -125,7 +125,7 @@ pub fn xlsx(plan: &Plan, options: TableOptions) -> Result<Vec<u8>, XlsxError> {
                 .into_iter()
                 .enumerate()
         {
-            sheet.write_string(at, column as u16, text)?;
+            sheet.write_string(at, column as u16, cell(text))?;
         }
     }
     finish(sheet, log.len(), &LOG_COLUMNS, &[(3, 28), (4, 100)])?;
@@ -159,6 +159,18 @@ fn finish(
     Ok(())
 }
 
+/// Excel's most characters in a cell.
+const MAX_CELL: usize = 32_767;
+
+/// Text for a cell: a longer text (a vendor's message, say) is cut, with `…` saying so; the
+/// plan JSON keeps all of it.
+fn cell(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= MAX_CELL {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.chars().take(MAX_CELL - 1).chain(['…']).collect())
+}
+
 /// An exact decimal as Excel's number (a double, as every spreadsheet number is): the nearest.
 pub fn number(amount: Decimal) -> f64 {
     amount.to_string().parse().unwrap_or_default()
@@ -167,6 +179,18 @@ pub fn number(amount: Decimal) -> f64 {
 fn excel_date(time: chrono::DateTime<chrono::Utc>) -> Result<ExcelDateTime, XlsxError> {
     use chrono::Datelike as _;
     Ok(ExcelDateTime::from_ymd(time.year() as u16, time.month() as u8, time.day() as u8)?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_cell_holds_at_most_what_excel_allows() {
+        let long = "é".repeat(super::MAX_CELL + 10);
+        let cut = super::cell(&long);
+        assert_eq!(cut.chars().count(), super::MAX_CELL);
+        assert!(cut.ends_with('…'));
+        assert_eq!(super::cell("short"), "short");
+    }
 }
 
 fn excel_time(time: chrono::DateTime<chrono::Utc>) -> Result<ExcelDateTime, XlsxError> {
