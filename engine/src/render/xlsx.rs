@@ -181,6 +181,11 @@ fn excel_date(time: chrono::DateTime<chrono::Utc>) -> Result<ExcelDateTime, Xlsx
     Ok(ExcelDateTime::from_ymd(time.year() as u16, time.month() as u8, time.day() as u8)?)
 }
 
+fn excel_time(time: chrono::DateTime<chrono::Utc>) -> Result<ExcelDateTime, XlsxError> {
+    use chrono::Timelike as _;
+    Ok(excel_date(time)?.and_hms(time.hour() as u16, time.minute() as u8, time.second() as f64)?)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -191,9 +196,4 @@ mod tests {
         assert!(cut.ends_with('…'));
         assert_eq!(super::cell("short"), "short");
     }
-}
-
-fn excel_time(time: chrono::DateTime<chrono::Utc>) -> Result<ExcelDateTime, XlsxError> {
-    use chrono::Timelike as _;
-    Ok(excel_date(time)?.and_hms(time.hour() as u16, time.minute() as u8, time.second() as f64)?)
 }
