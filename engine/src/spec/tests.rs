@@ -239,6 +239,19 @@ fn errors_teach_what_is_expected() {
         "version: 1\nlabel: Typo\nfrobnicate: 1\n",
         &["unknown key `frobnicate`; allowed here: `version`, `label`, `schedule`, "],
     );
+    fails(
+        "version: 1\nlabel: Typo\natria: { baseUrl: \"https://a.example.com\", token: { evn: X } }\n",
+        &[
+            "$.atria.token: a secret is `{ env: VARIABLE }` or `{ file: PATH }`, never the value itself; found an object with the keys `evn`; unknown key `evn`; did you mean `env`?",
+        ],
+    );
+    // A secret written into the spec is refused without being repeated.
+    let message = check(
+        "version: 1\nlabel: Leak\natria: { baseUrl: \"https://a.example.com\", token: \"s3cr3t-value\" }\n",
+    )
+    .expect_err("a plain secret");
+    assert!(message.contains("found a text value (not shown: it may be the secret)"), "{message}");
+    assert!(!message.contains("s3cr3t"), "{message}");
     // A billing period: the three forms in words, not a regex.
     let message = check("version: 1\nlabel: Period\nbillingPeriod: last\n").expect_err("invalid");
     assert!(

@@ -103,6 +103,33 @@ pub(crate) fn schema_problems_located(
                 "{code_hint}{}; expected `current`, `previous`, or a date `YYYY-MM-DD` (the period containing that date)",
                 error.instance()
             ),
+            jsonschema::error::ValidationErrorKind::OneOfNotValid { .. }
+                if error.schema_path().as_str().ends_with("/SecretRef/oneOf") =>
+            {
+                // Never the value: it may be the secret itself. The keys are names, and the nearest
+                // of the two allowed when one is wrong.
+                let instance = error.instance();
+                let found = match instance.as_object() {
+                    Some(object) => {
+                        let keys: Vec<String> = object.keys().map(|key| format!("`{key}`")).collect();
+                        let mut found = format!("found an object with the keys {}", keys.join(", "));
+                        if let [key] = object.keys().collect::<Vec<_>>()[..]
+                            && !["env", "file"].contains(&key.as_str())
+                        {
+                            found.push_str("; ");
+                            found.push_str(&unknown_key_message(key, &["env".to_owned(), "file".to_owned()]));
+                        }
+                        found
+                    }
+                    None if instance.is_string() => {
+                        "found a text value (not shown: it may be the secret)".to_owned()
+                    }
+                    None => "found another kind of value".to_owned(),
+                };
+                format!(
+                    "a secret is `{{ env: VARIABLE }}` or `{{ file: PATH }}`, never the value itself; {found}"
+                )
+            }
             _ => format!("{code_hint}{error} (schema {})", error.schema_path().as_str()),
         };
         problems.push(Problem::at(place, message));
