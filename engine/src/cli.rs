@@ -14,7 +14,7 @@ use crate::files::write_atomically;
 use crate::online::load_spec;
 use crate::plan::Plan;
 use crate::render::markdown::{MarkdownOptions, markdown};
-use crate::render::{TableOptions, TextOptions, colour, diff, text, write_text};
+use crate::render::{TableOptions, TextOptions, colour, diff, plan_diff, text, write_text};
 use crate::{codes::LogLevel, snapshot, spec};
 
 #[derive(Debug, Parser)]
@@ -33,7 +33,8 @@ pub enum Command {
     Fetch(FetchArgs),
     /// Render a saved plan as text, JSON, Markdown, CSV or HTML
     Show(ShowArgs),
-    /// Unified diff of two plans, or of two snapshots of one kind (exit 0 equal, 2 different)
+    /// Month over month: two plans line by line (targets, units, money), or the unified diff of
+    /// two snapshots of one kind (exit 0 same, 2 different)
     Diff(DiffArgs),
     /// Job spec tools: validate, schema, import
     #[command(subcommand)]
@@ -87,6 +88,27 @@ pub struct PlanArgs {
     /// Also write the Markdown summary there (e.g. `$GITHUB_STEP_SUMMARY`)
     #[arg(long, value_name = "FILE")]
     pub summary_md: Option<PathBuf>,
+    /// Colour the text: on a terminal without NO_COLOR (auto), always, or never
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// When to colour terminal text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    fn wanted(self) -> bool {
+        match self {
+            ColorChoice::Auto => stdout_wants_colour(),
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -106,9 +128,19 @@ pub struct ShowArgs {
     /// Show log entries down to this level instead of the plan's logLevel
     #[arg(long)]
     pub log_level: Option<LogLevel>,
-    /// What to render: text (colour on a terminal), the plan JSON, Markdown, CSV or an HTML report
+    /// What to render: text (colour on a terminal), the plan JSON, Markdown, CSV, an HTML report
+    /// or an Excel workbook (xlsx, with `--out`)
     #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
     pub format: ShowFormat,
+    /// Write the rendering to this file instead of stdout (required for xlsx)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Start the CSV with a UTF-8 byte-order mark, so that Excel reads its accents right
+    #[arg(long)]
+    pub bom: bool,
+    /// Colour the text: on a terminal without NO_COLOR (auto), always, or never
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -118,6 +150,7 @@ pub enum ShowFormat {
     Markdown,
     Csv,
     Html,
+    Xlsx,
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +159,19 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The newer plan or snapshot, of the same kind
     pub new: PathBuf,
+    /// How to show a diff of two plans (snapshots always show a unified diff)
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Colour the text: on a terminal without NO_COLOR (auto), always, or never
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Markdown,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,7 +269,7 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Show(args) => show(args),
-        Command::Diff(args) => diff_files(&args.old, &args.new),
+        Command::Diff(args) => diff_files(&args),
         Command::Apply(args) => crate::online::apply_command(args),
         Command::Run(args) => crate::online::run_command(args),
         Command::Schedule(args) => crate::online::schedule_command(args),
@@ -299,35 +345,63 @@ fn stdout_wants_colour() -> bool {
 }
 
 fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
+    if args.bom && args.format != ShowFormat::Csv {
+        bail!("--bom is for `--format csv` only");
+    }
+    if args.format == ShowFormat::Xlsx && args.out.is_none() {
+        bail!("`--format xlsx` writes a workbook: name the file with `--out FILE.xlsx`");
+    }
     let plan = Plan::load(&args.plan)?;
     let table = TableOptions { log_level: args.log_level };
-    match args.format {
+    let rendered: Vec<u8> = match args.format {
+        // Streamed: a big plan's JSON need not sit in memory twice.
+        ShowFormat::Json => {
+            match &args.out {
+                Some(out) => write_atomically(out, |file| plan.write_json(file))?,
+                None => print_with(|stdout| plan.write_json(stdout))?,
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         ShowFormat::Text => {
             let plain = text(&plan, TextOptions { log_level: args.log_level });
-            print(&if stdout_wants_colour() { colour::plan_text(&plain) } else { plain })?;
+            let colour = args.out.is_none() && args.color.wanted();
+            (if colour { colour::plan_text(&plain) } else { plain }).into_bytes()
         }
-        ShowFormat::Json => print_with(|stdout| plan.write_json(stdout))?,
-        ShowFormat::Markdown => print(&markdown(
+        ShowFormat::Markdown => markdown(
             &plan,
             &MarkdownOptions {
                 log_level: args.log_level,
                 full_report: Some(format!("`billsync show {} --format html`", args.plan.display())),
                 limit: None,
             },
-        ))?,
-        ShowFormat::Csv => print(&crate::render::csv::csv(&plan, table))?,
-        ShowFormat::Html => print(&crate::render::html::html(&plan, table))?,
+        )
+        .into_bytes(),
+        ShowFormat::Csv => {
+            let csv = crate::render::csv::csv(&plan, table);
+            if args.bom { format!("\u{feff}{csv}") } else { csv }.into_bytes()
+        }
+        ShowFormat::Html => crate::render::html::html(&plan, table).into_bytes(),
+        ShowFormat::Xlsx => crate::render::xlsx::xlsx(&plan, table)
+            .with_context(|| format!("{}: cannot render as xlsx", args.plan.display()))?,
+    };
+    match &args.out {
+        Some(out) => write_atomically(out, |file| file.write_all(&rendered))?,
+        None => print_with(|stdout| stdout.write_all(&rendered))?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// `billsync diff`: 0 when the two texts are equal, 2 when not; a mismatch of kinds is an error.
-fn diff_files(old: &Path, new: &Path) -> anyhow::Result<ExitCode> {
-    let document = |path: &Path| -> anyhow::Result<(diff::DocumentKind, String)> {
+/// `billsync diff`: 0 when the two plans have the same lines (or the snapshots are equal), 2
+/// when not; a mismatch of kinds is an error.
+fn diff_files(args: &DiffArgs) -> anyhow::Result<ExitCode> {
+    let (old, new) = (args.old.as_path(), args.new.as_path());
+    let document = |path: &Path| -> anyhow::Result<(diff::DocumentKind, Vec<u8>)> {
         let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-        diff::document_text(&bytes).map_err(|problems| anyhow::anyhow!("{}", problems.in_file(path)))
+        let kind =
+            diff::document_kind(&bytes).map_err(|problems| anyhow::anyhow!("{}", problems.in_file(path)))?;
+        Ok((kind, bytes))
     };
-    let ((old_kind, old_text), (new_kind, new_text)) = (document(old)?, document(new)?);
+    let ((old_kind, old_bytes), (new_kind, new_bytes)) = (document(old)?, document(new)?);
     if old_kind != new_kind {
         bail!(
             "cannot compare {} (`{}`) with {} (`{}`): diff takes two plans or two snapshots of one kind",
@@ -337,6 +411,39 @@ fn diff_files(old: &Path, new: &Path) -> anyhow::Result<ExitCode> {
             new_kind.format()
         );
     }
+    if old_kind == diff::DocumentKind::Plan {
+        let load = |path: &Path, bytes: &[u8]| {
+            Plan::from_json(bytes).map_err(|problems| anyhow::anyhow!("{}", problems.in_file(path)))
+        };
+        let (old_plan, new_plan) = (load(old, &old_bytes)?, load(new, &new_bytes)?);
+        let compared = plan_diff::plan_diff(
+            &old.display().to_string(),
+            &old_plan,
+            &new.display().to_string(),
+            &new_plan,
+        );
+        let rendered = match args.format {
+            // Like `diff`, nothing to say when nothing differs.
+            DiffFormat::Text if compared.is_empty() => String::new(),
+            DiffFormat::Text => {
+                let plain = plan_diff::text(&compared);
+                if args.color.wanted() { colour::plan_diff(&plain) } else { plain }
+            }
+            DiffFormat::Markdown => plan_diff::markdown(&compared),
+            DiffFormat::Json => plan_diff::json(&compared),
+        };
+        print(&rendered)?;
+        return Ok(if compared.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) });
+    }
+    if args.format != DiffFormat::Text {
+        bail!("`--format {:?}` is for two plans; snapshots show a unified diff", args.format);
+    }
+    let text = |path: &Path, bytes: &[u8]| {
+        diff::document_text(bytes)
+            .map(|(_, text)| text)
+            .map_err(|problems| anyhow::anyhow!("{}", problems.in_file(path)))
+    };
+    let (old_text, new_text) = (text(old, &old_bytes)?, text(new, &new_bytes)?);
     let old_label = old.display().to_string();
     let new_label = new.display().to_string();
     match diff::unified(&old_label, &old_text, &new_label, &new_text) {
@@ -344,7 +451,7 @@ fn diff_files(old: &Path, new: &Path) -> anyhow::Result<ExitCode> {
         Some(unified) => {
             // Snapshot JSON escapes C0 controls but not DEL or C1; names reach the diff as they are.
             let unified = crate::render::escape_controls(&unified).into_owned();
-            print(&if stdout_wants_colour() { colour::diff(&unified) } else { unified })?;
+            print(&if args.color.wanted() { colour::diff(&unified) } else { unified })?;
             Ok(ExitCode::from(2))
         }
     }
@@ -469,6 +576,8 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     }
     if args.json {
         print_with(|stdout| plan.write_json(stdout))?;
+    } else if args.color.wanted() {
+        print(&colour::plan_text(&text(&plan, TextOptions::default())))?;
     } else {
         print_with(|stdout| write_text(&plan, TextOptions::default(), stdout))?;
     }

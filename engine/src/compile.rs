@@ -5,7 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::FromPrimitive as _;
 use sha2::{Digest, Sha256};
 
 use crate::codes::{Code, JobStatus};
@@ -282,6 +284,7 @@ struct Index<'a> {
     services_by_id: HashMap<i64, &'a Service>,
     services_by_text: HashMap<(SkuField, String), Vec<i64>>,
     lines_by_contract: HashMap<i64, Vec<&'a ContractService>>,
+    lines_by_id: HashMap<i64, &'a ContractService>,
     /// Sorted by contract service id, so one line's rows are a binary search away.
     units_by_line: Vec<&'a ContractServiceUnit>,
 }
@@ -300,6 +303,7 @@ impl<'a> Index<'a> {
             services_by_id: HashMap::new(),
             services_by_text: HashMap::new(),
             lines_by_contract: HashMap::new(),
+            lines_by_id: HashMap::new(),
             units_by_line: autotask.contract_service_units.iter().collect(),
         };
         for company in &autotask.companies {
@@ -331,6 +335,7 @@ impl<'a> Index<'a> {
         }
         for line in &autotask.contract_services {
             index.lines_by_contract.entry(line.contract_id).or_default().push(line);
+            index.lines_by_id.insert(line.id, line);
         }
         index.units_by_line.sort_unstable_by_key(|row| (row.contract_service_id, row.id));
         index
@@ -420,12 +425,42 @@ impl<'a> Compiler<'a> {
             from: fill.from,
             to: fill.to,
             effective_date: kind.is_change().then_some(self.effective_date),
+            unit_price: None,
+            monthly_amount_change: None,
+            prorated_amount_change: None,
             message: fill.message,
         };
+        let action = if kind.is_change() { self.priced(action) } else { action };
         let start = self.row_arena.len() as u32;
         self.row_arena.extend(fill.rows.iter().map(|&row| row as u32));
         self.actions.push(Planned { action, rows: (start, self.row_arena.len() as u32) });
         self.actions.len() - 1
+    }
+
+    /// A change with its money: the line's adjusted price, else its unit price, else the
+    /// service's; no price (or an amount past what a decimal holds) leaves the amounts `null`.
+    fn priced(&self, mut action: Action) -> Action {
+        let line = action.contract_service_id.and_then(|id| self.index.lines_by_id.get(&id));
+        let service = action.service_id.and_then(|id| self.index.services_by_id.get(&id));
+        let price = line
+            .and_then(|line| line.adjusted_price.or(line.unit_price))
+            .or_else(|| service.and_then(|service| service.unit_price))
+            .and_then(exact_decimal);
+        let units = i64::from(action.to.unwrap_or(0)) - i64::from(action.from.unwrap_or(0));
+        let monthly = price.and_then(|price| price.checked_mul(Decimal::from(units)));
+        action.unit_price = Some(price);
+        action.monthly_amount_change = Some(monthly);
+        if self.spec.pro_rated_transactions {
+            let period = &self.atria.period;
+            let share = period_share(self.effective_date.date_naive(), period.start_date, period.end_date);
+            action.prorated_amount_change = Some(monthly.and_then(|monthly| {
+                let (left, days) = share;
+                monthly.checked_mul(Decimal::from(left))?.checked_div(Decimal::from(days)).map(|amount| {
+                    amount.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+                })
+            }));
+        }
+        action
     }
 
     /// Steps 3–5 and 7 for one customer.
@@ -769,6 +804,28 @@ impl<'a> Compiler<'a> {
             self.push(context, ActionKind::Update, Code::AT09, ActionFill { message, ..fill });
         }
     }
+}
+
+/// The decimal a price was written as: `19.99` in the snapshot is 19.99 exactly, not the binary
+/// float nearest to it (Rust prints an `f64` as the shortest text that reads back the same).
+pub fn exact_decimal(price: f64) -> Option<Decimal> {
+    if !price.is_finite() {
+        return None;
+    }
+    price
+        .to_string()
+        .parse::<Decimal>()
+        .ok()
+        .or_else(|| Decimal::from_f64(price))
+        .map(|price| price.normalize())
+}
+
+/// Days left in the period from `effective` (inclusive) and days in the period, calendar dates:
+/// an effective date before the period leaves all of it, one after it none.
+pub fn period_share(effective: NaiveDate, start: NaiveDate, end: NaiveDate) -> (i64, i64) {
+    let days = (end - start).num_days() + 1;
+    let left = ((end - effective).num_days() + 1).clamp(0, days);
+    (left, days.max(1))
 }
 
 /// The per-action fields of an [`Action`], filled step by step.

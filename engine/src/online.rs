@@ -302,7 +302,7 @@ pub fn log_text(entries: &[TimedEntry], path: &Path) -> String {
     }
     let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
     let mut write = || -> csv::Result<Vec<u8>> {
-        writer.write_record(["at", "code", "level", "customerCode", "message"])?;
+        writer.write_record(["at", "code", "level", "customer_code", "message"])?;
         for entry in entries {
             let at = entry.at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
             let customer = entry.customer_code.as_deref().unwrap_or_default();
@@ -949,7 +949,7 @@ mod tests {
         let csv_text = log_text(std::slice::from_ref(&entry), Path::new("run.CSV"));
         let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
         let headers = reader.headers().expect("headers").clone();
-        assert_eq!(headers.iter().collect::<Vec<_>>(), ["at", "code", "level", "customerCode", "message"]);
+        assert_eq!(headers.iter().collect::<Vec<_>>(), ["at", "code", "level", "customer_code", "message"]);
         let record = reader.records().next().expect("one record").expect("valid CSV");
         assert_eq!(
             record.iter().collect::<Vec<_>>(),

@@ -6,6 +6,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -117,6 +118,19 @@ pub struct Summary {
     pub skip: usize,
     /// How many actions carry each code.
     pub by_code: BTreeMap<Code, usize>,
+    /// The sum of the changes' `monthlyAmountChange` (an exact decimal, as a string); changes
+    /// with no price are left out and counted in `unpricedChanges`.
+    #[serde(default)]
+    pub monthly_amount_change: Decimal,
+    /// The sum of the changes' `proratedAmountChange`, when the plan is pro-rated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prorated_amount_change: Option<Decimal>,
+    /// Changes whose line and service have no price: their amount is unknown, not 0.
+    #[serde(default)]
+    pub unpriced_changes: usize,
+    /// `monthlyAmountChange` per customer code, for customers with a priced change.
+    #[serde(default)]
+    pub monthly_amount_change_by_customer: BTreeMap<String, Decimal>,
 }
 
 impl Summary {
@@ -131,6 +145,22 @@ impl Summary {
                 ActionKind::Skip => summary.skip += 1,
             }
             *summary.by_code.entry(action.code).or_default() += 1;
+            if !action.kind.is_change() {
+                continue;
+            }
+            match action.monthly_amount_change.flatten() {
+                Some(amount) => {
+                    summary.monthly_amount_change += amount;
+                    *summary
+                        .monthly_amount_change_by_customer
+                        .entry(action.customer_code.clone())
+                        .or_default() += amount;
+                }
+                None => summary.unpriced_changes += 1,
+            }
+            if let Some(prorated) = action.prorated_amount_change.flatten() {
+                *summary.prorated_amount_change.get_or_insert_default() += prorated;
+            }
         }
         summary
     }
@@ -195,7 +225,45 @@ pub struct Action {
     pub to: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effective_date: Option<DateTime<Utc>>,
+    /// For a change: the line's `adjustedPrice`, else its `unitPrice`, else the service's;
+    /// `null` when none of them is set (the amount is then unknown, never 0). Absent on
+    /// other actions.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "present_or_null")]
+    #[schemars(with = "Option<Decimal>")]
+    pub unit_price: Option<Option<Decimal>>,
+    /// For a change: `unitPrice × (to − from)`, per month; `null` with no price.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "present_or_null")]
+    #[schemars(with = "Option<Decimal>")]
+    pub monthly_amount_change: Option<Option<Decimal>>,
+    /// For a change in a pro-rated plan: the monthly amount × days left in the period (from the
+    /// effective date, inclusive) ÷ days in the period, to 6 decimal places (a share of days has
+    /// no exact decimal); `null` with no price.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "present_or_null")]
+    #[schemars(with = "Option<Decimal>")]
+    pub prorated_amount_change: Option<Option<Decimal>>,
     pub message: String,
+}
+
+/// A field that is absent (`None`), present as `null` (`Some(None)`) or present with a value:
+/// a change with no price says so with `null`, while other actions carry no price field at all.
+mod present_or_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(
+        value: &Option<Option<T>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(inner) => inner.serialize(serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(deserializer).map(Some)
+    }
 }
 
 /// One line of the AT log.

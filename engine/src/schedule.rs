@@ -38,14 +38,19 @@ impl Schedule {
     /// the skipped hour runs at the first instant after it) and overlaps (a fixed time runs once).
     pub fn parse_in(expression: &str, zone: Tz) -> Result<Schedule, ScheduleError> {
         let error = |reason: String| ScheduleError { expression: expression.to_owned(), reason };
-        let fields = expression.split_whitespace().count();
+        let expanded = expand_alias(expression).map_err(error)?;
+        let fields = expanded.split_whitespace().count();
         if fields != 5 && fields != 6 {
-            return Err(error(format!("{fields} fields; a cron expression has 5, or 6 with seconds first")));
+            return Err(error(format!(
+                "{fields} fields; a cron expression has 5 (minute hour day-of-month month day-of-week), 6 with seconds first, or is one of {}",
+                ALIASES.iter().map(|(alias, _)| format!("`{alias}`")).collect::<Vec<_>>().join(", ")
+            )));
         }
+        check_fields(&expanded).map_err(error)?;
         let cron = CronParser::builder()
             .seconds(Seconds::Optional)
             .build()
-            .parse(expression)
+            .parse(&expanded)
             .map_err(|cron_error| error(cron_error.to_string()))?;
         Ok(Schedule { expression: expression.to_owned(), cron, zone })
     }
@@ -74,6 +79,75 @@ impl Schedule {
 pub fn zoned_and_utc(time: &DateTime<Tz>) -> String {
     let format = if time.second() == 0 { "%Y-%m-%d %H:%M %:z %a" } else { "%Y-%m-%d %H:%M:%S %:z %a" };
     format!("{} ({})", time.format(format), time.with_timezone(&Utc).format("%Y-%m-%dT%H:%M:%SZ"))
+}
+
+/// The `@` shorthands of crontab(5), and what each stands for.
+const ALIASES: [(&str, &str); 7] = [
+    ("@yearly", "0 0 1 1 *"),
+    ("@annually", "0 0 1 1 *"),
+    ("@monthly", "0 0 1 * *"),
+    ("@weekly", "0 0 * * 0"),
+    ("@daily", "0 0 * * *"),
+    ("@midnight", "0 0 * * *"),
+    ("@hourly", "0 * * * *"),
+];
+
+fn expand_alias(expression: &str) -> Result<String, String> {
+    let trimmed = expression.trim();
+    if !trimmed.starts_with('@') {
+        return Ok(trimmed.to_owned());
+    }
+    ALIASES
+        .iter()
+        .find(|(alias, _)| alias.eq_ignore_ascii_case(trimmed))
+        .map(|(_, fields)| (*fields).to_owned())
+        .ok_or_else(|| {
+            let known: Vec<String> = ALIASES.iter().map(|(alias, _)| format!("`{alias}`")).collect();
+            format!("unknown shorthand `{trimmed}`; known: {}", known.join(", "))
+        })
+}
+
+/// Every number in every field within its field's range, so that an error names the field, its
+/// range and the value (the cron parser only says "out of bounds"). Names (`JAN`, `MON`), `*`,
+/// `?`, `L`, `W` and `#` are left to the parser.
+fn check_fields(expression: &str) -> Result<(), String> {
+    const FIELDS: [(&str, u32, u32); 6] = [
+        ("second", 0, 59),
+        ("minute", 0, 59),
+        ("hour", 0, 23),
+        ("day-of-month", 1, 31),
+        ("month", 1, 12),
+        ("day-of-week", 0, 7),
+    ];
+    let values: Vec<&str> = expression.split_whitespace().collect();
+    let fields = if values.len() == 6 { &FIELDS[..] } else { &FIELDS[1..] };
+    for (position, (value, &(name, low, high))) in values.iter().zip(fields).enumerate() {
+        let explain = |what: String| {
+            format!("field {} ({name}) is `{value}`: {what}; allowed: {low}–{high}", position + 1)
+        };
+        for item in value.split(',') {
+            let (base, step) = match item.split_once('/') {
+                Some((base, step)) => (base, Some(step)),
+                None => (item, None),
+            };
+            if let Some(step) = step {
+                match step.parse::<u32>() {
+                    Ok(0) => return Err(explain("a step of 0".to_owned())),
+                    Ok(_) => {}
+                    Err(_) => return Err(explain(format!("the step `{step}` is not a number"))),
+                }
+            }
+            let base = base.split('#').next().unwrap_or_default().trim_end_matches(['L', 'W', 'l', 'w']);
+            for end in base.split('-') {
+                if let Ok(number) = end.parse::<u32>()
+                    && !(low..=high).contains(&number)
+                {
+                    return Err(explain(format!("{number} is out of range")));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -162,11 +236,36 @@ mod tests {
     }
 
     #[test]
+    fn shorthands_are_crontabs() {
+        assert_eq!(upcoming("@daily", "2026-11-24T22:00:00Z", 1), ["2026-11-25T00:00:00+00:00"]);
+        assert_eq!(upcoming("@monthly", "2026-11-24T22:00:00Z", 1), ["2026-12-01T00:00:00+00:00"]);
+        assert_eq!(upcoming("@hourly", "2026-11-24T22:10:00Z", 1), ["2026-11-24T23:00:00+00:00"]);
+        assert_eq!(upcoming("@weekly", "2026-11-24T22:00:00Z", 1), ["2026-11-29T00:00:00+00:00"]);
+        assert_eq!(upcoming("@YEARLY", "2026-11-24T22:00:00Z", 1), ["2027-01-01T00:00:00+00:00"]);
+        assert_eq!(Schedule::parse("@monthly").expect("valid").expression(), "@monthly");
+        assert!(Schedule::parse("0 22 26 JAN-DEC MON-FRI").is_ok(), "names are the parser's");
+        assert!(Schedule::parse("0 22 L * *").is_ok() && Schedule::parse("0 22 * * 5#2").is_ok());
+    }
+
+    #[test]
     fn bad_expressions_and_zones_say_why() {
         let error = Schedule::parse("0 22 26 *").expect_err("4 fields");
         assert!(error.to_string().contains("4 fields"), "{error}");
         let error = Schedule::parse("0 25 26 * *").expect_err("hour 25");
-        assert!(error.to_string().starts_with("`0 25 26 * *` is not a cron expression"), "{error}");
+        assert_eq!(
+            error.to_string(),
+            "`0 25 26 * *` is not a cron expression: field 2 (hour) is `25`: 25 is out of range; allowed: 0–23"
+        );
+        let error = Schedule::parse("0 22 1-32 * *").expect_err("day 32");
+        assert!(
+            error.to_string().contains("field 3 (day-of-month) is `1-32`: 32 is out of range; allowed: 1–31")
+        );
+        let error = Schedule::parse("61 0 22 26 * *").expect_err("second 61");
+        assert!(error.to_string().contains("field 1 (second) is `61`"), "{error}");
+        let error = Schedule::parse("*/0 22 26 * *").expect_err("step 0");
+        assert!(error.to_string().contains("field 1 (minute) is `*/0`: a step of 0"), "{error}");
+        let error = Schedule::parse("@fortnightly").expect_err("no such alias");
+        assert!(error.to_string().contains("unknown shorthand `@fortnightly`; known: `@yearly`"), "{error}");
         assert!(Schedule::parse("0 22 30 2 *").is_ok(), "a day that never comes still parses");
         let error = parse_zone("Australia/Sydnee").expect_err("misspelt");
         assert!(error.starts_with("`Australia/Sydnee` is not an IANA time zone name"), "{error}");

@@ -169,6 +169,9 @@ pub struct ContractService {
     pub service_id: i64,
     #[serde(rename = "unitPrice", default)]
     pub unit_price: Option<f64>,
+    /// The line's own price, when set on the line: it wins over `unitPrice` for the plan's money.
+    #[serde(rename = "adjustedPrice", default, skip_serializing_if = "Option::is_none")]
+    pub adjusted_price: Option<f64>,
     #[serde(rename = "unitCost", default)]
     pub unit_cost: Option<f64>,
     #[serde(rename = "invoiceDescription", default)]

@@ -183,6 +183,7 @@ pub fn generate(config: SynthConfig) -> (AtriaSnapshot, AutotaskSnapshot) {
                 contract_id,
                 service_id,
                 unit_price,
+                adjusted_price: None,
                 unit_cost: unit_price.map(|price| price * 0.8),
                 invoice_description: None,
                 internal_description: None,

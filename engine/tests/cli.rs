@@ -384,17 +384,48 @@ fn diff_of_two_consecutive_months() {
     let outcome = billsync(&["diff", &november, &december]);
     assert_eq!(outcome.code, 2, "{}", outcome.stderr);
     let diff = &outcome.stdout;
-    assert!(diff.starts_with(&format!("--- {november}\n+++ {december}\n@@ ")), "{diff}");
+    assert!(diff.starts_with(&format!("--- {november} (plan ")), "{diff}");
+    assert!(diff.contains(&format!("\n+++ {december} (plan ")), "{diff}");
+    // Per customer and service: old and new target, units, money; lines that came and went.
     assert!(
-        diff.contains("\n-  ~ update    AT09  Microsoft 365 Business Premium (service 12)   20 → 25\n"),
+        diff.contains("\nASP — ASP Cloud\n  ~ Microsoft 365 Business Premium (service 12)   target 25 → 27   +2 units   update AT09, in Autotask 20 → 25   +44.00/month\n"),
         "{diff}"
     );
     assert!(
-        diff.contains("\n+  ~ update    AT09  Microsoft 365 Business Premium (service 12)   25 → 27\n"),
+        diff.contains("\n  + Exchange Online Plan 1 (service 17)   target — → 2   +2 units   appeared (create AT11)   +8.00/month\n"),
         "{diff}"
     );
-    assert!(diff.contains("\n-Plan: 2 update, 1 create, 1 zero, 1 unchanged, 2 skipped"), "{diff}");
+    assert!(
+        diff.contains("\n  - row \"Legacy Hosted Exchange\" (SKU \"99\")   target 2 → —   -2 units   went away (was skip AT08)   no price\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.ends_with("\n5 lines differ (2 changed, 1 appeared, 2 went away); units +4; money +94.00/month (1 line with no price not counted)\n"),
+        "{diff}"
+    );
     assert!(!diff.contains('\x1b'), "no colour when piped");
+
+    // The same as JSON, exact amounts as strings, and as Markdown with the totals first.
+    let json = billsync(&["diff", &november, &december, "--format", "json"]);
+    assert_eq!(json.code, 2, "{}", json.stderr);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(value["format"], "billsync.plan-diff/v1");
+    assert_eq!(value["summary"]["amountChange"], "94");
+    assert_eq!(value["lines"][0]["oldTarget"], 25);
+    assert_eq!(value["lines"][0]["newTarget"], 27);
+    let markdown = billsync(&["diff", &november, &december, "--format", "markdown"]);
+    assert_eq!(markdown.code, 2, "{}", markdown.stderr);
+    assert!(markdown.stdout.contains("\n**5 lines differ"), "{}", markdown.stdout);
+    assert!(
+        markdown.stdout.contains("| `~` | ASP | Microsoft 365 Business Premium (service 12) | 25 | 27 | +2 | update AT09, in Autotask 20 → 25 | +44.00/month |"),
+        "{}",
+        markdown.stdout
+    );
+    // Snapshots show a unified diff only.
+    let atria = fixtures().join("seed-example/atria.json").to_string_lossy().into_owned();
+    let refused = billsync(&["diff", &atria, &atria, "--format", "json"]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("is for two plans"), "{}", refused.stderr);
 
     // The two months' Atria snapshots, canonically ordered.
     let atria = |folder: &str| fixtures().join(folder).join("atria.json").to_string_lossy().into_owned();
@@ -561,13 +592,12 @@ fn real_shaped_snapshots_plan_show_and_diff() {
     assert_eq!(next.code, 0, "{}", next.stderr);
     let outcome = billsync(&["diff", &plan, &scratch.path().join("next.json").to_string_lossy()]);
     assert_eq!(outcome.code, 2, "{}", outcome.stderr);
-    assert!(
-        outcome
-            .stdout
-            .contains("\n-  ~ update    AT09  Microsoft 365 Business Premium (service 12)   40 → 42\n")
-            && outcome
-                .stdout
-                .contains("\n+  ~ update    AT09  Microsoft 365 Business Premium (service 12)   41 → 42\n"),
+    let lines: Vec<&str> = outcome.stdout.lines().filter(|line| line.starts_with("  ")).collect();
+    assert_eq!(
+        lines,
+        [
+            "  ~ Microsoft 365 Business Premium (service 12)   target 42 → 42   0 units   update AT09, in Autotask 40 → 41   0.00/month"
+        ],
         "{}",
         outcome.stdout
     );

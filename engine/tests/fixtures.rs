@@ -170,3 +170,31 @@ fn real_shaped_entities_carry_every_swagger_field() {
     let user_defined = &value["companies"][0]["userDefinedFields"][0];
     assert!(user_defined["name"].is_string(), "user-defined fields are name and value pairs");
 }
+
+/// Month over month: the seed example's November plan against December's, in every format of
+/// `billsync diff` (targets, units, money per customer and service).
+#[test]
+fn month_over_month_plan_diff() {
+    use billsync::render::plan_diff;
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let november = plan_of(&fixtures.join("seed-example"));
+    let folder = fixtures.join("seed-example-next-month");
+    let spec = spec::load(&folder.join("job.yaml")).unwrap_or_else(|problems| panic!("{problems}"));
+    let atria =
+        snapshot::load_atria(&folder.join("atria.json")).unwrap_or_else(|problems| panic!("{problems}"));
+    let autotask = snapshot::load_autotask(&folder.join("autotask.json"))
+        .unwrap_or_else(|problems| panic!("{problems}"));
+    let as_of = "2026-12-24T22:00:00Z".parse().expect("a valid time");
+    let december = compile(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of })
+        .expect("the fixture compiles");
+    let diff = plan_diff::plan_diff("plans/2026-11.json", &november, "plans/2026-12.json", &december);
+    insta::assert_snapshot!("plan_diff_text", plan_diff::text(&diff));
+    insta::assert_snapshot!("plan_diff_markdown", plan_diff::markdown(&diff));
+    insta::assert_snapshot!("plan_diff_json", plan_diff::json(&diff));
+    // The totals are the sums of the lines.
+    let units: i64 = diff.lines.iter().map(|line| line.units_change).sum();
+    let money: rust_decimal::Decimal = diff.lines.iter().filter_map(|line| line.amount_change).sum();
+    assert_eq!((diff.summary.units_change, diff.summary.amount_change), (units, money));
+    // A plan against itself: nothing differs.
+    assert!(plan_diff::plan_diff("a", &december, "b", &december).is_empty());
+}

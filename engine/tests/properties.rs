@@ -1,5 +1,6 @@
 //! Properties of compile over random worlds from `billsync::synth` and random spec settings:
-//! order independence, convergence after applying the plan, AT15 safety, and row accounting.
+//! order independence, convergence after applying the plan, AT15 safety, row accounting, and
+//! money that adds up to the cent.
 
 use std::collections::BTreeMap;
 
@@ -182,6 +183,7 @@ fn apply_model(plan: &Plan, autotask: &AutotaskSnapshot) -> AutotaskSnapshot {
                     contract_id,
                     service_id,
                     unit_price: None,
+                    adjusted_price: None,
                     unit_cost: None,
                     invoice_description: None,
                     internal_description: None,
@@ -319,5 +321,66 @@ proptest! {
                 prop_assert_eq!(action.to, Some(sum));
             }
         }
+    }
+
+    #[test]
+    fn the_money_total_is_the_exact_sum_of_the_changes(
+        world in world(),
+        line_cents in proptest::collection::vec((0i64..10_000_000, any::<bool>()), 64),
+        service_cents in proptest::collection::vec(proptest::option::of(0i64..10_000_000), 16),
+    ) {
+        // Prices with cents (`19.99` is no binary float), on lines, as adjusted prices and on
+        // services, some missing: the plan must carry each exactly.
+        let mut world = world;
+        let mut cents_of_line = BTreeMap::new();
+        for (index, line) in world.autotask.contract_services.iter_mut().enumerate() {
+            let (cents, adjusted) = line_cents[index % line_cents.len()];
+            let price = Some(cents as f64 / 100.0);
+            match (index % 3, adjusted) {
+                (0, _) => (line.unit_price, line.adjusted_price) = (None, None),
+                (_, true) => (line.unit_price, line.adjusted_price) = (Some(1.5), price),
+                (_, false) => (line.unit_price, line.adjusted_price) = (price, None),
+            }
+            if index % 3 != 0 {
+                cents_of_line.insert(line.id, cents);
+            }
+        }
+        let mut cents_of_service = BTreeMap::new();
+        for (index, service) in world.autotask.services.iter_mut().enumerate() {
+            let cents = service_cents[index % service_cents.len()];
+            service.unit_price = cents.map(|cents| cents as f64 / 100.0);
+            if let Some(cents) = cents {
+                cents_of_service.insert(service.id, cents);
+            }
+        }
+        let plan = plan_of(&world);
+        let mut total = rust_decimal::Decimal::ZERO;
+        let mut unpriced = 0;
+        for action in &plan.actions {
+            if !action.kind.is_change() {
+                prop_assert_eq!(action.unit_price, None);
+                continue;
+            }
+            let cents = action
+                .contract_service_id
+                .and_then(|line| cents_of_line.get(&line))
+                .or_else(|| action.service_id.and_then(|service| cents_of_service.get(&service)))
+                .copied();
+            let units = i64::from(action.to.unwrap_or(0)) - i64::from(action.from.unwrap_or(0));
+            let expected = cents.map(|cents| rust_decimal::Decimal::new(cents * units, 2));
+            prop_assert_eq!(action.unit_price, Some(cents.map(|cents| rust_decimal::Decimal::new(cents, 2))));
+            prop_assert_eq!(action.monthly_amount_change, Some(expected));
+            match expected {
+                Some(amount) => total += amount,
+                None => unpriced += 1,
+            }
+        }
+        prop_assert_eq!(plan.summary.monthly_amount_change, total);
+        prop_assert_eq!(plan.summary.unpriced_changes, unpriced);
+        let by_customer: rust_decimal::Decimal = plan.summary.monthly_amount_change_by_customer.values().sum();
+        prop_assert_eq!(by_customer, total);
+        // The JSON carries the same exact amounts.
+        let reread = Plan::from_json(plan.to_json().as_bytes()).expect("plan JSON parses");
+        prop_assert_eq!(reread.summary.monthly_amount_change, total);
     }
 }

@@ -65,6 +65,8 @@ pub struct ContractService {
     pub service_id: i64,
     #[serde(rename = "unitPrice", default)]
     pub unit_price: Option<f64>,
+    #[serde(rename = "adjustedPrice", default)]
+    pub adjusted_price: Option<f64>,
     #[serde(rename = "unitCost", default)]
     pub unit_cost: Option<f64>,
     #[serde(rename = "invoiceDescription", default)]
@@ -144,6 +146,7 @@ impl From<ContractService> for snapshot::ContractService {
             contract_id: wire.contract_id,
             service_id: wire.service_id,
             unit_price: wire.unit_price,
+            adjusted_price: wire.adjusted_price,
             unit_cost: wire.unit_cost,
             invoice_description: wire.invoice_description,
             internal_description: wire.internal_description,

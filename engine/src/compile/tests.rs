@@ -423,6 +423,81 @@ log AT22 AT01 AT34 AT34 AT20 AT21 AT24",
     );
 }
 
+/// The seed example after `edit`, its changes as `customer service unitPrice monthly prorated`
+/// lines (`null` for no price), then the summary's totals.
+fn check_money(edit: impl FnOnce(&mut JobSpec, &mut AtriaSnapshot, &mut AutotaskSnapshot), expected: &str) {
+    let mut spec = crate::spec::parse(SEED_SPEC).expect("seed spec");
+    let mut atria = parse_atria(SEED_ATRIA.as_bytes()).expect("seed atria");
+    let mut autotask = parse_autotask(SEED_AUTOTASK.as_bytes()).expect("seed autotask");
+    edit(&mut spec, &mut atria, &mut autotask);
+    let plan = compile(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of: as_of() })
+        .expect("compiles");
+    let shown = |amount: Option<Option<Decimal>>| match amount {
+        None => "-".to_owned(),
+        Some(None) => "null".to_owned(),
+        Some(Some(amount)) => amount.to_string(),
+    };
+    let mut lines: Vec<String> = plan
+        .actions
+        .iter()
+        .map(|action| {
+            format!(
+                "{} {} {} {} {} {}",
+                action.customer_code,
+                action.kind.as_str(),
+                action.service_id.map_or("-".to_owned(), |id| id.to_string()),
+                shown(action.unit_price),
+                shown(action.monthly_amount_change),
+                shown(action.prorated_amount_change),
+            )
+        })
+        .collect();
+    let summary = &plan.summary;
+    lines.push(format!(
+        "total {} prorated {} unpriced {} by customer {:?}",
+        summary.monthly_amount_change,
+        summary.prorated_amount_change.map_or("-".to_owned(), |amount| amount.to_string()),
+        summary.unpriced_changes,
+        summary.monthly_amount_change_by_customer
+    ));
+    let actual = lines.join("\n");
+    assert_eq!(actual.trim(), expected.trim(), "\n--- actual ---\n{actual}\n");
+}
+
+#[test]
+fn changes_carry_the_line_price_the_adjusted_price_or_the_service_price() {
+    check_money(
+        |_, _, autotask| {
+            for line in &mut autotask.contract_services {
+                match line.service_id {
+                    // The adjusted price wins over the line's unit price.
+                    12 => (line.unit_price, line.adjusted_price) = (Some(33.0), Some(29.99)),
+                    // No price on the line: the service's.
+                    40 => line.unit_price = None,
+                    _ => {}
+                }
+            }
+            for service in &mut autotask.services {
+                match service.id {
+                    40 => service.unit_price = Some(0.1),
+                    // The create's service has no price: unknown, not 0.
+                    31 => service.unit_price = None,
+                    _ => {}
+                }
+            }
+        },
+        "
+ASP update 12 29.99 149.95 -
+ASP zero 17 4 -12 -
+ASP create 31 null null -
+ASP skip - - - -
+SampleCustomerShortCodeName unchanged 12 - - -
+SampleCustomerShortCodeName update 40 0.1 0.2 -
+SampleCustomerShortCodeName skip - - - -
+total 138.15 prorated - unpriced 1 by customer {\"ASP\": 137.95, \"SampleCustomerShortCodeName\": 0.2}",
+    );
+}
+
 #[test]
 fn a_customer_outside_the_scope_does_not_count_for_at34() {
     // NOTFILTERED is not in the spec's customer filter: ASP keeps its changes.
@@ -438,4 +513,33 @@ SampleCustomerShortCodeName update AT09 40 3→5
 SampleCustomerShortCodeName skip AT08 - →2
 log AT22 AT01 AT09 AT13 AT11 AT07 AT10 AT09 AT08 AT20 AT21 AT24",
     );
+}
+
+#[test]
+fn a_pro_rated_plan_carries_the_rest_of_the_period() {
+    // As of 2026-11-24 in the period 2026-10-26 – 2026-11-25: 2 days of 31 are left.
+    check_money(
+        |spec, _, _| spec.pro_rated_transactions = true,
+        "
+ASP update 12 22 110 7.096774
+ASP zero 17 4 -12 -0.774194
+ASP create 31 3 12 0.774194
+ASP skip - - - -
+SampleCustomerShortCodeName unchanged 12 - - -
+SampleCustomerShortCodeName update 40 10 20 1.290323
+SampleCustomerShortCodeName skip - - - -
+total 130 prorated 8.387097 unpriced 0 by customer {\"ASP\": 110, \"SampleCustomerShortCodeName\": 20}",
+    );
+}
+
+#[test]
+fn the_period_share_counts_calendar_days() {
+    let date = |text: &str| text.parse::<NaiveDate>().expect("a date");
+    let (start, end) = (date("2026-10-26"), date("2026-11-25"));
+    assert_eq!(period_share(date("2026-10-26"), start, end), (31, 31));
+    assert_eq!(period_share(date("2026-11-25"), start, end), (1, 31));
+    assert_eq!(period_share(date("2026-12-01"), start, end), (0, 31));
+    assert_eq!(period_share(date("2026-01-01"), start, end), (31, 31));
+    assert_eq!(exact_decimal(19.99).map(|price| price.to_string()).as_deref(), Some("19.99"));
+    assert_eq!(exact_decimal(f64::NAN), None);
 }

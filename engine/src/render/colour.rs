@@ -23,7 +23,7 @@ pub fn plan_text(text: &str) -> String {
             _ => match line.get(7..15) {
                 Some(level) if line.starts_with("  AT") && level.starts_with("error") => Some(RED),
                 Some(level) if line.starts_with("  AT") && level.starts_with("warning") => Some(YELLOW),
-                _ if line.starts_with("Plan: ") => Some(BOLD),
+                _ if line.starts_with("Plan: ") || line.starts_with("Monthly amount change: ") => Some(BOLD),
                 _ => None,
             },
         }
@@ -44,6 +44,18 @@ pub fn diff(text: &str) -> String {
         } else {
             None
         }
+    })
+}
+
+/// Colours a plan diff's text (`render::plan_diff::text`): changed lines yellow, lines that
+/// appeared green, lines that went away red.
+pub fn plan_diff(text: &str) -> String {
+    colour_lines(text, |line| match line.get(..4) {
+        Some("  ~ ") => Some(YELLOW),
+        Some("  + ") => Some(GREEN),
+        Some("  - ") => Some(RED),
+        _ if line.starts_with("---") || line.starts_with("+++") => Some(BOLD),
+        _ => None,
     })
 }
 
@@ -74,6 +86,10 @@ mod tests {
         assert_eq!(strip(&coloured), text);
         let diff = "--- a\n+++ b\n@@ -1 +1 @@\n-old\n+new\n same\n";
         assert_eq!(strip(&super::diff(diff)), diff);
+        let plan_diff = "--- a\n+++ b\n\nASP\n  + x\n  - y\n  ~ z\n";
+        let coloured = super::plan_diff(plan_diff);
+        assert!(coloured.contains("\x1b[32m  + x") && coloured.contains("\x1b[31m  - y"), "{coloured:?}");
+        assert_eq!(strip(&coloured), plan_diff);
     }
 
     fn strip(text: &str) -> String {

@@ -5,7 +5,7 @@ use super::{Row, TableOptions, rows};
 use crate::plan::Plan;
 
 /// The header row, in column order.
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 19] = [
     "record",
     "kind",
     "code",
@@ -21,6 +21,9 @@ pub const COLUMNS: [&str; 16] = [
     "from",
     "to",
     "effective_date",
+    "unit_price",
+    "monthly_amount_change",
+    "prorated_amount_change",
     "message",
 ];
 
@@ -35,7 +38,14 @@ pub fn csv(plan: &Plan, options: TableOptions) -> String {
     String::from_utf8(bytes).expect("the fields are UTF-8")
 }
 
-fn fields(row: &Row<'_>) -> [String; 16] {
+fn fields(row: &Row<'_>) -> [String; 19] {
+    // Exact decimals, as in the plan JSON (a spreadsheet rounds for display); `no price` says
+    // that the amount is unknown.
+    let amount = |value: Option<Option<rust_decimal::Decimal>>| match value {
+        Some(Some(value)) => value.to_string(),
+        Some(None) => super::NO_PRICE.to_owned(),
+        None => String::new(),
+    };
     let number = |value: Option<i64>| value.map(|value| value.to_string()).unwrap_or_default();
     let count = |value: Option<u32>| value.map(|value| value.to_string()).unwrap_or_default();
     [
@@ -54,6 +64,10 @@ fn fields(row: &Row<'_>) -> [String; 16] {
         count(row.from),
         count(row.to),
         row.effective_date.map(super::time).unwrap_or_default(),
+        amount(row.unit_price),
+        // Numbers we wrote, not untrusted text: a leading `-` is a sign, so no defusing.
+        amount(row.monthly_amount_change),
+        amount(row.prorated_amount_change),
         defuse(row.message),
     ]
 }

@@ -25,6 +25,25 @@ impl DocumentKind {
     }
 }
 
+/// What a file to compare holds, from its `format` field.
+pub fn document_kind(bytes: &[u8]) -> Result<DocumentKind, Problems> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| {
+        Problems::one(Problem::at(format!("line {} column {}", error.line(), error.column()), "invalid JSON"))
+    })?;
+    match value.get("format").and_then(|format| format.as_str()).unwrap_or_default() {
+        PLAN_FORMAT => Ok(DocumentKind::Plan),
+        ATRIA_FORMAT => Ok(DocumentKind::Atria),
+        AUTOTASK_FORMAT => Ok(DocumentKind::Autotask),
+        format => {
+            let found = if format.is_empty() { "nothing".to_owned() } else { format!("`{format}`") };
+            Err(Problems::one(Problem::at(
+                "$.format",
+                format!("expected `{PLAN_FORMAT}`, `{ATRIA_FORMAT}` or `{AUTOTASK_FORMAT}`, found {found}"),
+            )))
+        }
+    }
+}
+
 /// The text that stands for a file in a diff: a plan's text rendering (at its own log level), or
 /// the canonical pretty JSON of a snapshot (arrays in canonical order, so that reordering by an
 /// API is not a change).

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::text::{change, customer_header, deprovisioned_customers, mark, short_id, subject};
-use super::{escape_html, html_entity, log_counts, time};
+use super::{amount_cell, escape_html, html_entity, log_counts, money_line, price_cell, signed_money, time};
 use crate::codes::LogLevel;
 use crate::plan::{Action, ActionKind, Plan};
 
@@ -127,6 +127,9 @@ fn head(plan: &Plan) -> String {
         time(plan.settings.effective_date),
         summary.changes()
     );
+    // Money first: it is what a billing admin decides on.
+    let _ = writeln!(head, "**{}**\n", money_line(plan));
+    head.push_str(&biggest_movers(plan));
     let _ = writeln!(head, "Digest `{}` (`billsync apply --expect-digest`).\n", cell(plan.short_digest()));
     head.push_str("| action | count |\n|---|---:|\n");
     for (kind, count) in [
@@ -157,6 +160,41 @@ fn head(plan: &Plan) -> String {
     head
 }
 
+/// How many changes the "biggest movers" table lists.
+const MOVERS: usize = 10;
+
+/// The changes with the largest amounts (either sign), largest first, plan order on ties.
+fn biggest_movers(plan: &Plan) -> String {
+    let mut priced: Vec<(usize, &Action, rust_decimal::Decimal)> = plan
+        .actions
+        .iter()
+        .enumerate()
+        .filter_map(|(index, action)| Some((index, action, action.monthly_amount_change.flatten()?)))
+        .filter(|(_, _, amount)| !amount.is_zero())
+        .collect();
+    if priced.is_empty() {
+        return String::new();
+    }
+    priced.sort_by(|a, b| b.2.abs().cmp(&a.2.abs()).then(a.0.cmp(&b.0)));
+    let mut table = format!(
+        "Biggest movers ({} of {} priced changes):\n\n| customer | service | change | amount / month |\n|---|---|---|---:|\n",
+        priced.len().min(MOVERS),
+        priced.len()
+    );
+    for (_, action, amount) in priced.iter().take(MOVERS) {
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {} |",
+            cell(&action.customer_code),
+            cell(&subject(action)),
+            cell(&change(action)),
+            signed_money(*amount)
+        );
+    }
+    table.push('\n');
+    table
+}
+
 fn customer_section(group: &[Action], deprovisioned: bool, show_unchanged: bool) -> String {
     let mut kinds: Vec<(ActionKind, usize)> = Vec::new();
     for action in group {
@@ -166,22 +204,29 @@ fn customer_section(group: &[Action], deprovisioned: bool, show_unchanged: bool)
         }
     }
     kinds.sort();
-    let counts: Vec<String> =
+    let mut counts: Vec<String> =
         kinds.iter().map(|(kind, count)| format!("{count} {}", kind.as_str())).collect();
+    let amounts: Vec<rust_decimal::Decimal> =
+        group.iter().filter_map(|action| action.monthly_amount_change.flatten()).collect();
+    if !amounts.is_empty() {
+        counts.push(format!("{} / month", signed_money(amounts.iter().sum())));
+    }
     let mut section = format!(
-        "<details>\n<summary>{}: {}</summary>\n\n| | action | code | subject | change |\n|---|---|---|---|---|\n",
+        "<details>\n<summary>{}: {}</summary>\n\n| | action | code | subject | change | unit price | amount / month |\n|---|---|---|---|---|---:|---:|\n",
         escape_html(&customer_header(group, deprovisioned)),
         counts.join(", ")
     );
     for action in group.iter().filter(|action| show_unchanged || action.kind != ActionKind::Unchanged) {
         let _ = writeln!(
             section,
-            "| `{}` | {} | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
             mark(action.kind),
             action.kind.as_str(),
             action.code,
             cell(&subject(action)),
-            cell(&change(action))
+            cell(&change(action)),
+            price_cell(action.unit_price),
+            amount_cell(action.monthly_amount_change)
         );
     }
     section.push_str("\n</details>\n\n");
@@ -190,7 +235,7 @@ fn customer_section(group: &[Action], deprovisioned: bool, show_unchanged: bool)
 
 /// Untrusted text inside a Markdown table cell: HTML special characters as entities, Markdown
 /// punctuation escaped, one line.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         match (html_entity(character), character) {
@@ -247,5 +292,12 @@ mod tests {
         assert_eq!(markdown.matches("<details>").count(), markdown.matches("</details>").count());
         // The summary counts stay complete.
         assert!(markdown.contains(&format!("| `~` update | {} |", plan.summary.update)));
+        // Money first: the plan's total comes before every count and every customer.
+        let total =
+            format!("**Monthly amount change: {}", super::signed_money(plan.summary.monthly_amount_change));
+        let total_at = markdown.find(&total).unwrap_or_else(|| panic!("no `{total}` in the summary"));
+        assert!(total_at < markdown.find("| action | count |").expect("the counts table"));
+        assert!(total_at < markdown.find("Biggest movers (10 of ").expect("the movers table"));
+        assert!(!plan.summary.monthly_amount_change.is_zero());
     }
 }

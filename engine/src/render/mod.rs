@@ -7,11 +7,14 @@ pub mod csv;
 pub mod diff;
 pub mod html;
 pub mod markdown;
+pub mod plan_diff;
 mod text;
+pub mod xlsx;
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use rust_decimal::{Decimal, RoundingStrategy};
 
 pub use self::text::{TextOptions, summary_line, text, write_text};
 use crate::codes::{Code, LogLevel};
@@ -63,6 +66,10 @@ pub struct Row<'a> {
     pub from: Option<u32>,
     pub to: Option<u32>,
     pub effective_date: Option<DateTime<Utc>>,
+    /// `None`: not a change; `Some(None)`: a change with no price.
+    pub unit_price: Option<Option<Decimal>>,
+    pub monthly_amount_change: Option<Option<Decimal>>,
+    pub prorated_amount_change: Option<Option<Decimal>>,
     pub message: &'a str,
 }
 
@@ -90,6 +97,9 @@ pub fn rows(plan: &Plan, options: TableOptions) -> Vec<Row<'_>> {
         from: action.from,
         to: action.to,
         effective_date: action.effective_date,
+        unit_price: action.unit_price,
+        monthly_amount_change: action.monthly_amount_change,
+        prorated_amount_change: action.prorated_amount_change,
         message: &action.message,
     });
     let log = plan.log.iter().filter(|entry| entry.level.shown_at(log_level)).map(|entry| {
@@ -110,6 +120,9 @@ pub fn rows(plan: &Plan, options: TableOptions) -> Vec<Row<'_>> {
             from: None,
             to: None,
             effective_date: None,
+            unit_price: None,
+            monthly_amount_change: None,
+            prorated_amount_change: None,
             message: &entry.message,
         }
     });
@@ -152,4 +165,82 @@ pub(crate) fn html_entity(character: char) -> Option<&'static str> {
 /// `2026-11-24T22:00:00Z`: the one time format of every rendering.
 pub(crate) fn time(time: DateTime<Utc>) -> String {
     time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// What every rendering shows where a change has no price: never 0.
+pub const NO_PRICE: &str = "no price";
+
+/// An amount for people: rounded to cents (half away from zero), `1234.5` → `1,234.50`; the
+/// plan keeps the exact value.
+pub fn money(amount: Decimal) -> String {
+    let cents = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    let text = format!("{:.2}", cents.abs());
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, "00"));
+    let mut grouped = String::new();
+    for (index, digit) in whole.chars().enumerate() {
+        if index > 0 && (whole.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let sign = if cents.is_sign_negative() && !cents.is_zero() { "-" } else { "" };
+    format!("{sign}{grouped}.{fraction}")
+}
+
+/// A change in money, signed: `+62.50`, `-12.00`, `0.00`.
+pub fn signed_money(amount: Decimal) -> String {
+    let text = money(amount);
+    if text.starts_with('-') || text == "0.00" { text } else { format!("+{text}") }
+}
+
+/// A change's amount as shown in a table cell: signed money, [`NO_PRICE`], or empty for an
+/// action that is not a change.
+pub fn amount_cell(amount: Option<Option<Decimal>>) -> String {
+    match amount {
+        Some(Some(amount)) => signed_money(amount),
+        Some(None) => NO_PRICE.to_owned(),
+        None => String::new(),
+    }
+}
+
+/// A change's unit price as shown in a table cell.
+pub fn price_cell(price: Option<Option<Decimal>>) -> String {
+    match price {
+        Some(Some(price)) => money(price),
+        Some(None) => NO_PRICE.to_owned(),
+        None => String::new(),
+    }
+}
+
+/// `Monthly amount change: +1,234.50 (prorated +600.00); 2 changes have no price`: the plan's
+/// money in one line.
+pub fn money_line(plan: &Plan) -> String {
+    let summary = &plan.summary;
+    let mut line = format!("Monthly amount change: {}", signed_money(summary.monthly_amount_change));
+    if let Some(prorated) = summary.prorated_amount_change {
+        line.push_str(&format!(" (pro-rated for the rest of the period: {})", signed_money(prorated)));
+    }
+    match summary.unpriced_changes {
+        0 => {}
+        1 => line.push_str("; 1 change has no price and is not counted"),
+        n => line.push_str(&format!("; {n} changes have no price and are not counted")),
+    }
+    line
+}
+
+#[cfg(test)]
+mod money_tests {
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn money_is_rounded_to_cents_only_for_display() {
+        let amount = |text: &str| text.parse::<Decimal>().expect("a decimal");
+        assert_eq!(super::money(amount("1234.5")), "1,234.50");
+        assert_eq!(super::money(amount("0.005")), "0.01");
+        assert_eq!(super::signed_money(amount("-0.004")), "0.00");
+        assert_eq!(super::signed_money(amount("-1234567.891")), "-1,234,567.89");
+        assert_eq!(super::signed_money(amount("62.5")), "+62.50");
+        assert_eq!(super::amount_cell(Some(None)), "no price");
+        assert_eq!(super::amount_cell(None), "");
+    }
 }

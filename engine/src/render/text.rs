@@ -56,6 +56,14 @@ pub fn write_text(plan: &Plan, options: TextOptions, writer: impl std::io::Write
         .map(|action| subject(action).chars().count())
         .max()
         .unwrap_or(0);
+    // And the money after it, over the changes.
+    let change_width = plan
+        .actions
+        .iter()
+        .filter(|action| action.kind.is_change())
+        .map(|action| change(action).chars().count())
+        .max()
+        .unwrap_or(0);
     let mut shown_any = false;
     // Actions come grouped by customer: one header per run of the same customer code.
     for group in plan.actions.chunk_by(|a, b| a.customer_code == b.customer_code) {
@@ -65,11 +73,15 @@ pub fn write_text(plan: &Plan, options: TextOptions, writer: impl std::io::Write
         }
         shown_any = true;
         out.write_all(b"\n")?;
-        let header = customer_header(group, deprovisioned.contains(group[0].customer_code.as_str()));
+        let mut header = customer_header(group, deprovisioned.contains(group[0].customer_code.as_str()));
+        // The customer's subtotal, when a change of theirs has a price.
+        if let Some(subtotal) = plan.summary.monthly_amount_change_by_customer.get(&group[0].customer_code) {
+            let _ = write!(header, "   {}/month", super::signed_money(*subtotal));
+        }
         out.write_all(escape_controls_line(&header).as_bytes())?;
         out.write_all(b"\n")?;
         for action in visible {
-            writeln!(out, "  {}", escape_controls_line(&action_line(action, subject_width)))?;
+            writeln!(out, "  {}", escape_controls_line(&action_line(action, subject_width, change_width)))?;
         }
     }
     if !shown_any {
@@ -77,6 +89,8 @@ pub fn write_text(plan: &Plan, options: TextOptions, writer: impl std::io::Write
     }
     out.write_all(b"\n")?;
     out.write_all(summary_line(plan).as_bytes())?;
+    out.write_all(b"\n")?;
+    out.write_all(super::money_line(plan).as_bytes())?;
     out.write_all(b"\n")?;
 
     let entries: Vec<_> = plan.log.iter().filter(|entry| entry.level.shown_at(log_level)).collect();
@@ -155,7 +169,7 @@ pub(crate) fn subject(action: &Action) -> String {
     }
 }
 
-fn action_line(action: &Action, subject_width: usize) -> String {
+fn action_line(action: &Action, subject_width: usize, change_width: usize) -> String {
     let (mark, kind) = (mark(action.kind), action.kind.as_str());
     let subject = subject(action);
     let change = change(action);
@@ -169,7 +183,26 @@ fn action_line(action: &Action, subject_width: usize) -> String {
         };
         format!("{mark} {kind:<9} {}  {subject}{}   {change}", action.code, " ".repeat(padding))
     };
+    let line = match money(action) {
+        Some(money) => {
+            let padding = change_width.saturating_sub(change.chars().count());
+            format!("{line}{}   {money}", " ".repeat(padding))
+        }
+        None => line,
+    };
     line.trim_end().to_owned()
+}
+
+/// A change's money: `@ 12.50 = +62.50/month` (and the pro-rated amount), or `no price`.
+pub(crate) fn money(action: &Action) -> Option<String> {
+    let price = action.unit_price?;
+    let Some(price) = price else { return Some(super::NO_PRICE.to_owned()) };
+    let monthly = action.monthly_amount_change.flatten()?;
+    let mut text = format!("@ {} = {}/month", super::money(price), super::signed_money(monthly));
+    if let Some(Some(prorated)) = action.prorated_amount_change {
+        let _ = write!(text, " ({} pro-rated)", super::signed_money(prorated));
+    }
+    Some(text)
 }
 
 /// The one-character sign of an action kind, as in the text rendering.

@@ -239,3 +239,61 @@ fn import_writes_the_zone_it_is_given_with_a_comment() {
     assert_eq!(check(&yaml).expect("the imported spec is valid").zone(), chrono_tz::Tz::Australia__Sydney);
     assert!(!import_legacy(params, None).expect("imports").contains("timezone"));
 }
+
+#[test]
+fn errors_teach_what_is_expected() {
+    // An unknown key: the nearest known one, at any depth; the allowed keys when none is near.
+    fails(
+        "version: 1\nlabel: Typo\nallowCreateItem: true\n",
+        &[
+            "line 3 column 1, $.allowCreateItem: unknown key `allowCreateItem`; did you mean `allowCreateItems`?",
+        ],
+    );
+    fails(
+        "version: 1\nlabel: Typo\nguards: { allowReduceToZro: true }\n",
+        &["$.guards.allowReduceToZro: unknown key `allowReduceToZro`; did you mean `allowReduceToZero`?"],
+    );
+    fails(
+        "version: 1\nlabel: Typo\noverrides:\n  ASP: { contractID: 5 }\n",
+        &[
+            "line 4 column 10, $.overrides.ASP.contractID: unknown key `contractID`; did you mean `contractId`?",
+        ],
+    );
+    fails(
+        "version: 1\nlabel: Typo\nfrobnicate: 1\n",
+        &["unknown key `frobnicate`; allowed here: `version`, `label`, `schedule`, "],
+    );
+    fails(
+        "version: 1\nlabel: Typo\natria: { baseUrl: \"https://a.example.com\", token: { evn: X } }\n",
+        &[
+            "$.atria.token: a secret is `{ env: VARIABLE }` or `{ file: PATH }`, never the value itself; found an object with the keys `evn`; unknown key `evn`; did you mean `env`?",
+        ],
+    );
+    // A secret written into the spec is refused without being repeated.
+    let message = check(
+        "version: 1\nlabel: Leak\natria: { baseUrl: \"https://a.example.com\", token: \"s3cr3t-value\" }\n",
+    )
+    .expect_err("a plain secret");
+    assert!(message.contains("found a text value (not shown: it may be the secret)"), "{message}");
+    assert!(!message.contains("s3cr3t"), "{message}");
+    // A billing period: the three forms in words, not a regex.
+    let message = check("version: 1\nlabel: Period\nbillingPeriod: last\n").expect_err("invalid");
+    assert!(
+        message.contains(
+            "line 3 column 1, $.billingPeriod: AT19 Incorrect billing period date or format recognized: \"last\"; expected `current`, `previous`, or a date `YYYY-MM-DD` (the period containing that date)"
+        ),
+        "{message}"
+    );
+    assert!(!message.contains("^(") && !message.contains("[Cc]"), "no regex: {message}");
+    // A cron field: its name, range and value; shorthands are accepted.
+    fails(
+        "version: 1\nlabel: Cron\nschedule: \"0 22 26 13 *\"\n",
+        &[
+            "$.schedule: `0 22 26 13 *` is not a cron expression: field 4 (month) is `13`: 13 is out of range; allowed: 1–12",
+        ],
+    );
+    for shorthand in ["@daily", "@monthly", "@weekly", "@hourly", "@yearly", "@annually", "@midnight"] {
+        let spec = check(&format!("version: 1\nlabel: Cron\nschedule: \"{shorthand}\"\n")).expect(shorthand);
+        assert_eq!(spec.schedule.as_deref(), Some(shorthand));
+    }
+}

@@ -90,12 +90,112 @@ pub(crate) fn schema_problems_located(
             "/autotask/zoneUser" => "AT17 user email is not valid: ",
             _ => "",
         };
-        problems.push(Problem::at(
-            place,
-            format!("{code_hint}{error} (schema {})", error.schema_path().as_str()),
-        ));
+        // Messages that teach: what is expected, in words, instead of a regex or a bare "not
+        // allowed".
+        let message = match error.kind() {
+            jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let known = known_keys(schema, &pointer);
+                let unknown: Vec<String> =
+                    unexpected.iter().map(|key| unknown_key_message(key, &known)).collect();
+                unknown.join("; ")
+            }
+            jsonschema::error::ValidationErrorKind::Pattern { .. } if pointer == "/billingPeriod" => format!(
+                "{code_hint}{}; expected `current`, `previous`, or a date `YYYY-MM-DD` (the period containing that date)",
+                error.instance()
+            ),
+            jsonschema::error::ValidationErrorKind::OneOfNotValid { .. }
+                if error.schema_path().as_str().ends_with("/SecretRef/oneOf") =>
+            {
+                // Never the value: it may be the secret itself. The keys are names, and the nearest
+                // of the two allowed when one is wrong.
+                let instance = error.instance();
+                let found = match instance.as_object() {
+                    Some(object) => {
+                        let keys: Vec<String> = object.keys().map(|key| format!("`{key}`")).collect();
+                        let mut found = format!("found an object with the keys {}", keys.join(", "));
+                        if let [key] = object.keys().collect::<Vec<_>>()[..]
+                            && !["env", "file"].contains(&key.as_str())
+                        {
+                            found.push_str("; ");
+                            found.push_str(&unknown_key_message(key, &["env".to_owned(), "file".to_owned()]));
+                        }
+                        found
+                    }
+                    None if instance.is_string() => {
+                        "found a text value (not shown: it may be the secret)".to_owned()
+                    }
+                    None => "found another kind of value".to_owned(),
+                };
+                format!(
+                    "a secret is `{{ env: VARIABLE }}` or `{{ file: PATH }}`, never the value itself; {found}"
+                )
+            }
+            _ => format!("{code_hint}{error} (schema {})", error.schema_path().as_str()),
+        };
+        problems.push(Problem::at(place, message));
     }
     problems
+}
+
+/// `unknown key `allowCreateItem`; did you mean `allowCreateItems`?`, or the keys allowed there.
+fn unknown_key_message(key: &str, known: &[String]) -> String {
+    let folded = key.to_lowercase();
+    let nearest = known
+        .iter()
+        .map(|candidate| {
+            let distance = strsim::levenshtein(&folded, &candidate.to_lowercase());
+            (distance, candidate)
+        })
+        .min()
+        .filter(|(distance, candidate)| *distance <= (candidate.chars().count() / 3).max(2));
+    match nearest {
+        Some((_, candidate)) => format!("unknown key `{key}`; did you mean `{candidate}`?"),
+        None if known.is_empty() => format!("unknown key `{key}`"),
+        None => {
+            let list: Vec<String> = known.iter().map(|name| format!("`{name}`")).collect();
+            format!("unknown key `{key}`; allowed here: {}", list.join(", "))
+        }
+    }
+}
+
+/// The keys the schema allows in the object at `pointer` (following `$ref`s into `$defs`).
+fn known_keys(schema: &serde_json::Value, pointer: &str) -> Vec<String> {
+    /// Through a `$ref`, or an `anyOf`/`oneOf` with an object branch (an optional section).
+    fn follow<'a>(schema: &'a serde_json::Value, mut node: &'a serde_json::Value) -> &'a serde_json::Value {
+        for _ in 0..8 {
+            if let Some(reference) = node.get("$ref").and_then(|reference| reference.as_str()) {
+                match reference.strip_prefix('#').and_then(|path| schema.pointer(path)) {
+                    Some(target) => node = target,
+                    None => break,
+                }
+            } else if let Some(branch) = ["anyOf", "oneOf"].iter().find_map(|key| {
+                node.get(*key)?
+                    .as_array()?
+                    .iter()
+                    .find(|branch| branch.get("$ref").is_some() || branch.get("properties").is_some())
+            }) {
+                node = branch;
+            } else {
+                break;
+            }
+        }
+        node
+    }
+    let mut node = follow(schema, schema);
+    for segment in pointer.split('/').skip(1) {
+        let next = node
+            .get("properties")
+            .and_then(|properties| properties.get(segment))
+            .or_else(|| node.get("additionalProperties").filter(|value| value.is_object()));
+        match next {
+            Some(next) => node = follow(schema, next),
+            None => return Vec::new(),
+        }
+    }
+    node.get("properties")
+        .and_then(|properties| properties.as_object())
+        .map(|properties| properties.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 /// Adds the YAML line and column to problems placed by JSON path only (`$.guards.x`), using the
