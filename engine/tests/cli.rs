@@ -501,7 +501,7 @@ fn timestamps_without_offset_and_date_only_values_are_placed() {
     Scratch::new()
         .edit(
             "autotask.json",
-            "\"endDate\": \"2026-11-25T23:59:59Z\"",
+            "\"endDate\": \"2026-11-25T00:00:00Z\"",
             "\"endDate\": \"2026-11-25T00:00:00\"",
         )
         .fails_with(&[

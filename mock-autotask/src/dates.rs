@@ -1,5 +1,6 @@
 //! Autotask's date-times: read leniently (what clients and fixtures send), written as Autotask
-//! writes them (RFC 3339 in UTC with `Z`).
+//! writes them (RFC 3339 in UTC with `Z`). Contract and unit-row dates are calendar dates sent as
+//! midnight UTC, so coverage is decided by the UTC day, end day inclusive.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serializer};
@@ -19,6 +20,16 @@ pub fn parse(text: &str) -> Option<DateTime<Utc>> {
         .ok()
         .and_then(|date| date.and_hms_opt(0, 0, 0))
         .map(|at| at.and_utc())
+}
+
+/// The calendar day of `at` (UTC, as Autotask sends its dates).
+pub fn day(at: DateTime<Utc>) -> NaiveDate {
+    at.date_naive()
+}
+
+/// Midnight UTC of `day`: how Autotask writes a calendar date.
+pub fn midnight(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
 /// `2026-01-01T00:00:00Z`, with fractions only when there are some.

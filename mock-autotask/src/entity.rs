@@ -426,7 +426,7 @@ pub struct ContractServiceUnit {
     pub service_id: i64,
     #[serde(rename = "startDate", with = "crate::dates::required")]
     pub start_date: DateTime<Utc>,
-    /// Inclusive: the row covers `startDate <= t <= endDate`.
+    /// Inclusive, by calendar date: the row covers every instant of its last day.
     #[serde(rename = "endDate", with = "crate::dates::required")]
     pub end_date: DateTime<Utc>,
     #[serde(deserialize_with = "whole_units")]
@@ -442,8 +442,11 @@ pub struct ContractServiceUnit {
 }
 
 impl ContractServiceUnit {
+    /// Whether the row is in force at any time on `at`'s day: Autotask's rows are calendar
+    /// dates, so a row ending `2026-11-25T00:00:00Z` still covers 25 November at 10:00.
     pub fn covers(&self, at: DateTime<Utc>) -> bool {
-        self.start_date <= at && at <= self.end_date
+        let day = crate::dates::day(at);
+        crate::dates::day(self.start_date) <= day && day <= crate::dates::day(self.end_date)
     }
 }
 

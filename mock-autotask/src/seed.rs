@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::dates::day;
 use crate::entity::{Company, Contract, ContractService, ContractServiceUnit, Service};
 
 /// The `format` of `autotask.json`.
@@ -44,7 +45,7 @@ impl AutotaskSnapshot {
         self.contract_service_units
             .iter()
             .filter(|row| row.contract_service_id == contract_service_id && row.covers(at))
-            .max_by_key(|row| (row.start_date, row.id))
+            .max_by_key(|row| (day(row.start_date), row.id))
             .map_or(0, |row| row.units)
     }
 }
@@ -187,7 +188,7 @@ fn check(snapshot: &AutotaskSnapshot, problems: &mut Vec<String>) {
                 ));
             }
         }
-        if row.end_date < row.start_date {
+        if day(row.end_date) < day(row.start_date) {
             problems.push(format!("{}: ends before it starts", path("endDate")));
         }
         if row.units > i32::MAX as u32 {
@@ -195,7 +196,7 @@ fn check(snapshot: &AutotaskSnapshot, problems: &mut Vec<String>) {
         }
     }
     for (index, contract) in snapshot.contracts.iter().enumerate() {
-        if contract.end_date < contract.start_date {
+        if day(contract.end_date) < day(contract.start_date) {
             problems.push(format!("$.contracts[{index}].endDate: ends before it starts"));
         }
     }

@@ -3,9 +3,10 @@
 //!
 //! Every write validates fully before it changes anything, so a refused write leaves no trace.
 
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde_json::{Map, Value as Json};
 
+use crate::dates::{day, midnight};
 use crate::entity::{
     Adjustment, CONTRACT_TYPE_RECURRING_SERVICE, Contract, ContractService, ContractServiceUnit, DataType,
     Entity, EntityKind, FieldDef,
@@ -168,7 +169,7 @@ pub fn check_contract_references(store: &Store, contract: &Contract) -> Result<(
     if store.companies.get(contract.company_id).is_none() {
         return Err(AppError::invalid(format!("Company {} does not exist.", contract.company_id)));
     }
-    if contract.end_date < contract.start_date {
+    if day(contract.end_date) < day(contract.start_date) {
         return Err(AppError::invalid("The contract's endDate is before its startDate."));
     }
     Ok(())
@@ -236,10 +237,9 @@ pub fn update_contract_service(
     }
 }
 
-/// The last second before `at` (rows are inclusive), refusing dates at the edge of time.
-fn second_before(at: DateTime<Utc>) -> Result<DateTime<Utc>, AppError> {
-    at.checked_sub_signed(Duration::seconds(1))
-        .ok_or_else(|| AppError::invalid("effectiveDate is out of range."))
+/// The day before `day` (rows end inclusive on a calendar day), refusing the edge of time.
+fn day_before(day: NaiveDate) -> Result<NaiveDate, AppError> {
+    day.pred_opt().ok_or_else(|| AppError::invalid("effectiveDate is out of range."))
 }
 
 /// A validated adjustment request.
@@ -341,6 +341,8 @@ pub fn post_adjustment(
         }
     }
     let at = request.effective_date;
+    // Autotask applies an adjustment to the calendar day it is effective on, whatever its time.
+    let on = day(at);
 
     // Which line: by contractServiceID, else by contractID + serviceID (created when absent).
     let existing_line = match (request.contract_service_id, request.contract_id, request.service_id) {
@@ -413,10 +415,10 @@ pub fn post_adjustment(
         .iter()
         .filter_map(|id| store.contract_service_units.get(*id).cloned())
         .collect();
-    rows.sort_by_key(|row| (row.start_date, row.id));
+    rows.sort_by_key(|row| (day(row.start_date), row.id));
     let covering =
-        rows.iter().filter(|row| row.covers(at)).max_by_key(|row| (row.start_date, row.id)).cloned();
-    let later: Vec<&ContractServiceUnit> = rows.iter().filter(|row| row.start_date > at).collect();
+        rows.iter().filter(|row| row.covers(at)).max_by_key(|row| (day(row.start_date), row.id)).cloned();
+    let later: Vec<&ContractServiceUnit> = rows.iter().filter(|row| day(row.start_date) > on).collect();
     let delta = i64::from(request.unit_change);
 
     let posted = |row: &ContractServiceUnit| {
@@ -458,17 +460,17 @@ pub fn post_adjustment(
     let mut period_end_notes: Vec<(i64, DateTime<Utc>)> = Vec::new();
     let next_row_id = store.contract_service_units.next_id();
     match &covering {
-        Some(row) if row.start_date == at => {
+        Some(row) if day(row.start_date) == on => {
             changed_rows.push(ContractServiceUnit { units: checked_units(row.units)?, ..row.clone() });
         }
         Some(row) => {
             let units = checked_units(row.units)?;
             let period_end = store.period_end(row);
-            let shortened = ContractServiceUnit { end_date: second_before(at)?, ..row.clone() };
+            let shortened = ContractServiceUnit { end_date: midnight(day_before(on)?), ..row.clone() };
             let started = ContractServiceUnit {
                 id: next_row_id,
-                start_date: at,
-                end_date: row.end_date,
+                start_date: midnight(on),
+                end_date: midnight(day(row.end_date)),
                 units,
                 price: request.adjusted_unit_price.or(row.price),
                 cost: request.adjusted_unit_cost.or(row.cost),
@@ -476,7 +478,7 @@ pub fn post_adjustment(
                 ..row.clone()
             };
             period_end_notes.push((shortened.id, period_end));
-            if started.end_date != period_end {
+            if day(started.end_date) != day(period_end) {
                 period_end_notes.push((started.id, period_end));
             }
             changed_rows.push(shortened);
@@ -491,13 +493,13 @@ pub fn post_adjustment(
                 .iter()
                 .filter_map(|id| store.contract_service_units.get(*id))
                 .filter(|row| row.contract_service_id != line.id && row.covers(at))
-                .map(|row| store.period_end(row))
+                .map(|row| day(store.period_end(row)))
                 .min();
-            let mut end = other_lines_period_end.unwrap_or(contract.end_date);
+            let mut end = other_lines_period_end.unwrap_or(day(contract.end_date));
             if let Some(next) = later.first() {
-                end = end.min(second_before(next.start_date)?);
+                end = end.min(day_before(day(next.start_date))?);
             }
-            if end < at {
+            if end < on {
                 return Err(AppError::invalid(format!(
                     "The effective date {} is after the end of contract {}.",
                     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -509,8 +511,8 @@ pub fn post_adjustment(
                 contract_id: line.contract_id,
                 contract_service_id: line.id,
                 service_id: line.service_id,
-                start_date: at,
-                end_date: end,
+                start_date: midnight(on),
+                end_date: midnight(end),
                 units,
                 price: request.adjusted_unit_price.or(line.unit_price),
                 cost: request.adjusted_unit_cost.or(line.unit_cost),

@@ -209,7 +209,7 @@ async fn get_by_id_wraps_the_item_with_camel_case_utc_and_empty_udfs() {
         body,
         json!({ "item": {
             "id": 6001, "contractID": 991, "contractServiceID": 5001, "serviceID": 12,
-            "startDate": "2026-09-26T00:00:00Z", "endDate": "2026-10-25T23:59:59Z", "units": 20,
+            "startDate": "2026-09-26T00:00:00Z", "endDate": "2026-10-25T00:00:00Z", "units": 20,
             "price": 22.0, "cost": 18.5, "approveAndPostDate": "2026-10-27T09:00:00Z", "userDefinedFields": []
         }})
     );
@@ -328,7 +328,7 @@ async fn every_operator() {
     check_operator(
         &ctx,
         units,
-        json!({ "op": "gte", "field": "endDate", "value": "2026-11-25T23:59:59Z" }),
+        json!({ "op": "gte", "field": "endDate", "value": "2026-11-25T00:00:00Z" }),
         &[7001, 7002, 7003, 7004, 7005],
     )
     .await;
@@ -711,11 +711,11 @@ async fn adjustments_split_units_rows_as_autotask_does() {
     assert_eq!(
         summary,
         vec![
-            row(6001, 5001, "2026-09-26T00:00:00Z", "2026-10-25T23:59:59Z", 20),
-            row(7001, 5001, "2026-10-26T00:00:00Z", "2026-10-31T23:59:59Z", 20),
-            row(7006, 5001, "2026-11-01T00:00:00Z", "2026-11-09T23:59:59Z", 25),
-            row(7007, 5001, "2026-11-10T00:00:00Z", "2026-11-25T23:59:59Z", 23),
-            row(7008, 5006, "2026-10-26T00:00:00Z", "2026-11-25T23:59:59Z", 4),
+            row(6001, 5001, "2026-09-26T00:00:00Z", "2026-10-25T00:00:00Z", 20),
+            row(7001, 5001, "2026-10-26T00:00:00Z", "2026-10-31T00:00:00Z", 20),
+            row(7006, 5001, "2026-11-01T00:00:00Z", "2026-11-09T00:00:00Z", 25),
+            row(7007, 5001, "2026-11-10T00:00:00Z", "2026-11-25T00:00:00Z", 23),
+            row(7008, 5006, "2026-10-26T00:00:00Z", "2026-11-25T00:00:00Z", 4),
         ]
     );
     assert_eq!(rows[4]["price"], 3.0);
@@ -769,6 +769,106 @@ async fn an_adjustment_at_a_row_start_changes_that_row_and_later_rows_get_the_de
         .map(|row| (row["id"].as_i64().unwrap(), row["units"].as_i64().unwrap()))
         .collect();
     assert_eq!(units, vec![(7002, 4), (7006, 6)]);
+}
+
+/// `(id, startDate, endDate, units)` of one line's rows, in id order.
+async fn line_rows(ctx: &Ctx, line: i64) -> Vec<(i64, String, String, i64)> {
+    ctx.units_rows()
+        .await
+        .iter()
+        .filter(|row| row["contractServiceID"] == line)
+        .map(|row| {
+            (
+                row["id"].as_i64().unwrap(),
+                row["startDate"].as_str().unwrap().to_owned(),
+                row["endDate"].as_str().unwrap().to_owned(),
+                row["units"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn utc(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+/// Row 7001 ends `2026-11-25T00:00:00Z`, a calendar date: 25 November at 10:00 is still in it, so
+/// the adjustment splits it rather than opening a row beside it.
+#[tokio::test]
+async fn an_adjustment_during_a_rows_last_day_splits_that_row() {
+    let ctx = Ctx::seed();
+    ctx.post(
+        "ContractServiceAdjustments",
+        json!({ "contractServiceID": 5001, "effectiveDate": "2026-11-25T10:00:00Z", "unitChange": 3 }),
+    )
+    .await
+    .expect(200);
+    let row = |id, start: &str, end: &str, units| (id, start.to_owned(), end.to_owned(), units);
+    assert_eq!(
+        line_rows(&ctx, 5001).await,
+        vec![
+            row(6001, "2026-09-26T00:00:00Z", "2026-10-25T00:00:00Z", 20),
+            row(7001, "2026-10-26T00:00:00Z", "2026-11-24T00:00:00Z", 20),
+            row(7006, "2026-11-25T00:00:00Z", "2026-11-25T00:00:00Z", 23),
+        ],
+        "the row is split at the day, and both parts carry midnight dates"
+    );
+    let state = ctx.send(Ctx::request("GET", "/__mock/state", None, false)).await.expect(200);
+    assert_eq!(state["adjustments"][0]["effectiveDate"], "2026-11-25T10:00:00Z", "kept as sent");
+    let snapshot = mock_autotask::seed::from_value(&state["snapshot"]).expect("a valid snapshot");
+    assert_eq!(snapshot.units_at(5001, utc("2026-11-24T23:59:59Z")), 20);
+    assert_eq!(snapshot.units_at(5001, utc("2026-11-25T00:00:00Z")), 23);
+    assert_eq!(snapshot.units_at(5001, utc("2026-11-25T23:59:59Z")), 23);
+    assert_eq!(snapshot.units_at(5001, utc("2026-11-26T00:00:00Z")), 0);
+}
+
+/// A time on a row's first day is that row's day: the row changes in place, no one-day row appears.
+#[tokio::test]
+async fn an_adjustment_during_a_rows_first_day_changes_that_row() {
+    let ctx = Ctx::seed();
+    ctx.post(
+        "ContractServiceAdjustments",
+        json!({ "contractServiceID": 5002, "effectiveDate": "2026-10-26T15:30:00+00:00", "unitChange": -1 }),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        line_rows(&ctx, 5002).await,
+        vec![(7002, "2026-10-26T00:00:00Z".to_owned(), "2026-11-25T00:00:00Z".to_owned(), 2)]
+    );
+}
+
+/// A new line opened mid-day runs from midnight of that day to the other lines' period end.
+#[tokio::test]
+async fn a_new_line_opened_mid_day_starts_at_that_midnight() {
+    let ctx = Ctx::seed();
+    ctx.post(
+        "ContractServiceAdjustments",
+        json!({ "contractID": 991, "serviceID": 31, "effectiveDate": "2026-11-25T21:00:00Z", "unitChange": 2 }),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        line_rows(&ctx, 5006).await,
+        vec![(7006, "2026-11-25T00:00:00Z".to_owned(), "2026-11-25T00:00:00Z".to_owned(), 2)]
+    );
+}
+
+/// Coverage is by calendar day, end day inclusive, whatever the time of day on either side.
+#[test]
+fn a_row_covers_every_instant_of_its_last_day_and_no_later() {
+    let snapshot = common::seed_snapshot();
+    let row = snapshot.contract_service_units.iter().find(|row| row.id == 7001).expect("row 7001");
+    assert_eq!(mock_autotask::dates::format(&row.end_date), "2026-11-25T00:00:00Z");
+    for inside in
+        ["2026-10-26T00:00:00Z", "2026-11-25T00:00:00Z", "2026-11-25T10:00:00Z", "2026-11-25T23:59:59Z"]
+    {
+        assert!(row.covers(utc(inside)), "{inside}");
+        assert_eq!(snapshot.units_at(5001, utc(inside)), 20, "{inside}");
+    }
+    for outside in ["2026-10-25T23:59:59Z", "2026-11-26T00:00:00Z"] {
+        assert!(!row.covers(utc(outside)), "{outside}");
+    }
 }
 
 #[tokio::test]

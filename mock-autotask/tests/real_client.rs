@@ -124,7 +124,7 @@ async fn apigrate_autotask_restapi_queries_creates_and_updates_through_the_mock(
     assert_eq!((number(&rows[0]["units"]), number(&rows[0]["price"])), (Some(6.0), Some(2.75)));
     assert_eq!(
         (&rows[0]["startDate"], &rows[0]["endDate"]),
-        (&json!("2026-10-26T00:00:00Z"), &json!("2026-11-25T23:59:59Z")),
+        (&json!("2026-10-26T00:00:00Z"), &json!("2026-11-25T00:00:00Z")),
         "the new row runs to the end of the period of the contract's other lines"
     );
 
