@@ -1,5 +1,6 @@
 //! `cargo xtask test`: installs what the tests need when it is missing (Chromium and chromedriver
-//! for the HTML report test), then runs every test of the workspace; the README's test command.
+//! for the HTML report tests; Node.js and npm for the real Autotask client that drives
+//! mock-autotask), then runs every test of the workspace; the README's test command.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -8,9 +9,27 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-/// The programs the HTML report test drives, and the Debian packages that hold them.
-pub const PROGRAMS: [&str; 2] = ["chromium", "chromedriver"];
-pub const PACKAGES: [&str; 2] = ["chromium", "chromium-driver"];
+/// The programs the tests run, in groups installed together, each with the Debian packages that
+/// hold them: a group is installed only when one of its programs is missing, so a Node.js that
+/// came from elsewhere is never replaced.
+pub const GROUPS: [(&[&str], &[&str]); 2] = [
+    (&["chromium", "chromedriver"], &["chromium", "chromium-driver"]),
+    (&["node", "npm"], &["nodejs", "npm"]),
+];
+
+/// Every program the tests need.
+pub fn programs() -> impl Iterator<Item = &'static str> {
+    GROUPS.iter().flat_map(|(programs, _)| programs.iter().copied())
+}
+
+/// The Debian packages that bring what `missing` names.
+pub fn packages_for(missing: &[&str]) -> Vec<&'static str> {
+    GROUPS
+        .iter()
+        .filter(|(programs, _)| programs.iter().any(|program| missing.contains(program)))
+        .flat_map(|(_, packages)| packages.iter().copied())
+        .collect()
+}
 
 /// What to do before the tests, given what is missing and who runs the command.
 #[derive(Debug, PartialEq, Eq)]
@@ -23,9 +42,12 @@ pub enum Setup {
     },
 }
 
-pub fn install_command(sudo: bool) -> String {
+pub fn install_command(sudo: bool, missing: &[&str]) -> String {
     let sudo = if sudo { "sudo " } else { "" };
-    format!("{sudo}apt-get update && {sudo}apt-get install -y --no-install-recommends {}", PACKAGES.join(" "))
+    format!(
+        "{sudo}apt-get update && {sudo}apt-get install -y --no-install-recommends {}",
+        packages_for(missing).join(" ")
+    )
 }
 
 pub fn setup(missing: &[&str], root: bool) -> Setup {
@@ -38,7 +60,7 @@ pub fn setup(missing: &[&str], root: bool) -> Setup {
         Setup::Stop {
             message: format!(
                 "{names} not installed, and installing needs root; run this, then `cargo xtask test` again:\n  {}",
-                install_command(true)
+                install_command(true, missing)
             ),
         }
     }
@@ -49,15 +71,16 @@ fn on_path(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&paths).map(|dir| dir.join(program)).find(|path| path.is_file())
 }
 
-fn missing() -> Vec<&'static str> {
-    PROGRAMS.into_iter().filter(|program| on_path(program).is_none()).collect()
+fn missing_programs() -> Vec<&'static str> {
+    programs().filter(|program| on_path(program).is_none()).collect()
 }
 
 /// `apt-get update`, then the install; an error names the step and the whole command.
-fn install() -> anyhow::Result<()> {
+fn install(missing: &[&str]) -> anyhow::Result<()> {
     let started = Instant::now();
+    let packages = packages_for(missing);
     let mut install = vec!["install", "-y", "--no-install-recommends"];
-    install.extend(PACKAGES);
+    install.extend(&packages);
     for args in [vec!["update"], install] {
         eprintln!("xtask test: apt-get {}", args.join(" "));
         let status = Command::new("apt-get")
@@ -65,32 +88,32 @@ fn install() -> anyhow::Result<()> {
             .env("DEBIAN_FRONTEND", "noninteractive")
             .status()
             .with_context(|| {
-                format!("running `apt-get` (Debian's; elsewhere install {} yourself)", PROGRAMS.join(" and "))
+                format!("running `apt-get` (Debian's; elsewhere install {} yourself)", missing.join(" and "))
             })?;
         if !status.success() {
             bail!(
                 "`apt-get {}` failed ({status}); the install is: {}",
                 args.join(" "),
-                install_command(false)
+                install_command(false, missing)
             );
         }
     }
-    let still = missing();
+    let still = missing_programs();
     if !still.is_empty() {
-        bail!("after `{}`, {} still not on PATH", install_command(false), still.join(" and "));
+        bail!("after `{}`, {} still not on PATH", install_command(false, missing), still.join(" and "));
     }
-    eprintln!("xtask test: installed {} in {:.1} s", PACKAGES.join(" and "), started.elapsed().as_secs_f64());
+    eprintln!("xtask test: installed {} in {:.1} s", packages.join(" and "), started.elapsed().as_secs_f64());
     Ok(())
 }
 
 /// `cargo test --workspace --locked` with `args` after it; its exit code becomes ours.
 pub fn run(args: &[String], root: &Path) -> anyhow::Result<ExitCode> {
-    let missing = missing();
+    let missing = missing_programs();
     match setup(&missing, nix::unistd::geteuid().is_root()) {
         Setup::Ready => {}
         Setup::Install => {
             eprintln!("xtask test: {} missing; installing from Debian's packages", missing.join(" and "));
-            install()?;
+            install(&missing)?;
         }
         Setup::Stop { message } => bail!("{message}"),
     }
@@ -133,5 +156,15 @@ mod tests {
             panic!("it should stop")
         };
         assert!(message.starts_with("`chromium` and `chromedriver` not installed"), "{message}");
+        let Setup::Stop { message } = setup(&["npm"], false) else { panic!("it should stop") };
+        assert!(message.ends_with("sudo apt-get install -y --no-install-recommends nodejs npm"), "{message}");
+    }
+
+    #[test]
+    fn only_the_groups_with_something_missing_are_installed() {
+        assert_eq!(packages_for(&["chromedriver"]), ["chromium", "chromium-driver"]);
+        assert_eq!(packages_for(&["node"]), ["nodejs", "npm"]);
+        assert_eq!(packages_for(&["chromium", "npm"]), ["chromium", "chromium-driver", "nodejs", "npm"]);
+        assert!(packages_for(&[]).is_empty());
     }
 }

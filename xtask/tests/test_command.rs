@@ -82,7 +82,12 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn runs_every_test_with_the_arguments_given_and_passes_the_exit_code_through() {
     let stand = Stand::new();
-    stand.script("chromium", "exit 0").script("chromedriver", "exit 0").cargo(7);
+    stand
+        .script("chromium", "exit 0")
+        .script("chromedriver", "exit 0")
+        .script("node", "exit 0")
+        .script("npm", "exit 0")
+        .cargo(7);
     let output = stand.xtask(&["test", "--test", "cli", "--", "--nocapture"]);
     assert_eq!(output.status.code(), Some(7), "{}", text(&output.stderr));
     let record = std::fs::read_to_string(stand.record()).expect("cargo ran");
@@ -96,7 +101,7 @@ fn runs_every_test_with_the_arguments_given_and_passes_the_exit_code_through() {
 #[test]
 fn without_root_a_missing_browser_stops_it_before_building_with_the_command_to_run() {
     let stand = Stand::new();
-    stand.script("chromedriver", "exit 0").cargo(42);
+    stand.script("chromedriver", "exit 0").script("node", "exit 0").script("npm", "exit 0").cargo(42);
     let output = stand.xtask_without_root(&["test"]);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
