@@ -1,112 +1,21 @@
 //! The HTML report in a real headless Chromium, driven through chromedriver with the `thirtyfour`
 //! WebDriver client over loopback: sort by code, filter by level, search, and the CSV download.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[path = "common/browser.rs"]
+mod browser;
 mod common;
 
+use browser::Driver;
 use common::AS_OF;
-use serde_json::json;
 use thirtyfour::prelude::*;
-
-/// What installs the browser: `cargo xtask test` runs it when they are missing.
-const INSTALL: &str = "`cargo xtask test` (as root), or `sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium chromium-driver`";
 
 fn billsync(args: &[&str]) -> Vec<u8> {
     let output = Command::new(env!("CARGO_BIN_EXE_billsync")).args(args).output().expect("billsync runs");
     assert!(output.status.success(), "billsync {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     output.stdout
-}
-
-/// A program on PATH, or a failure that says how to install it (never a silent skip).
-fn required(program: &str) -> PathBuf {
-    let found = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .map(|dir| dir.join(program))
-        .find(|path| path.is_file());
-    found.unwrap_or_else(|| panic!("`{program}` is not installed; the HTML report test needs it: {INSTALL}"))
-}
-
-/// chromedriver on a free loopback port, killed when dropped (also when an assertion fails).
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Driver {
-    async fn start() -> Driver {
-        let chromedriver = required("chromedriver");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a port")
-            .port();
-        let child = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        let driver = Driver { child, url: format!("http://127.0.0.1:{port}") };
-        let started = Instant::now();
-        let status = format!("{}/status", driver.url);
-        loop {
-            let ready = match reqwest::get(&status).await {
-                Ok(answer) => {
-                    answer.json::<serde_json::Value>().await.is_ok_and(|body| body["value"]["ready"] == true)
-                }
-                Err(_) => false,
-            };
-            if ready {
-                break driver;
-            }
-            assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not become ready");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// A headless Chromium session with a new empty profile, downloading into `downloads`.
-    async fn session(&self, profile: &Path, downloads: &Path) -> WebDriver {
-        let mut capabilities = DesiredCapabilities::chrome();
-        capabilities.set_binary(&required("chromium").to_string_lossy()).expect("binary");
-        for arg in [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1400,1000",
-            &format!("--user-data-dir={}", profile.display()),
-        ] {
-            capabilities.add_arg(arg).expect("an argument");
-        }
-        capabilities
-            .add_experimental_option(
-                "prefs",
-                json!({
-                    "download.default_directory": downloads,
-                    "download.prompt_for_download": false,
-                    "download.directory_upgrade": true,
-                }),
-            )
-            .expect("download preferences");
-        WebDriver::new(&self.url, capabilities)
-            .await
-            .unwrap_or_else(|error| panic!("no browser session (is `chromium` working? {INSTALL}): {error}"))
-    }
 }
 
 /// The `data-` attribute `name` of every visible table row, in page order.

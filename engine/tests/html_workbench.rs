@@ -3,52 +3,18 @@
 //! kind, level, customer), search by a line id, per-customer subtotals, the chart, and no
 //! request leaving the page.
 
+#[path = "common/browser.rs"]
+mod browser;
 mod common;
 
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use billsync::plan::{ActionKind, Plan};
 use common::{AS_OF, fixtures};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use thirtyfour::prelude::*;
-
-const INSTALL: &str = "apt-get install -y --no-install-recommends chromium chromium-driver";
-
-/// chromedriver on a free loopback port, stopped when dropped.
-struct Chromedriver {
-    child: Child,
-    url: String,
-}
-
-impl Chromedriver {
-    fn start() -> Chromedriver {
-        let port =
-            TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("an address").port();
-        let child = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| panic!("chromedriver does not start ({error}); install it: {INSTALL}"));
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Chromedriver { child, url: format!("http://127.0.0.1:{port}") }
-    }
-}
-
-impl Drop for Chromedriver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn billsync(args: &[&str]) -> Vec<u8> {
     let output = Command::new(env!("CARGO_BIN_EXE_billsync")).args(args).output().expect("billsync runs");
@@ -109,28 +75,12 @@ async fn the_workbench_sorts_filters_searches_by_id_and_charts_the_money() {
         assert!(!html.contains(external), "the report refers to something outside: {external}");
     }
 
-    let chromedriver = Chromedriver::start();
-    let mut capabilities = DesiredCapabilities::chrome();
-    capabilities.set_binary("/usr/bin/chromium").expect("binary");
-    let profile = scratch.path().join("profile");
-    std::fs::create_dir_all(&profile).expect("a profile folder");
-    for arg in [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,1000",
-        &format!("--user-data-dir={}", profile.display()),
-    ] {
-        capabilities.add_arg(arg).expect("an argument");
+    let driver = browser::Driver::start().await;
+    let (profile, downloads) = (scratch.path().join("profile"), scratch.path().join("downloads"));
+    for folder in [&profile, &downloads] {
+        std::fs::create_dir_all(folder).expect("a folder");
     }
-    let driver = WebDriver::new(&chromedriver.url, capabilities)
-        .await
-        .unwrap_or_else(|error| panic!("no browser session (is chromium installed? {INSTALL}): {error}"));
+    let driver = driver.session(&profile, &downloads).await;
     let checked = check_workbench(&driver, &plan, &report).await;
     driver.quit().await.expect("the session ends");
     checked.unwrap_or_else(|error| panic!("{error}"));

@@ -10,26 +10,7 @@ use super::{NO_PRICE, Record, Row, TableOptions, rows};
 use crate::plan::Plan;
 
 /// The Plan sheet's columns: the CSV's names, less `record` (the sheet says which).
-pub const PLAN_COLUMNS: [&str; 18] = [
-    "kind",
-    "code",
-    "level",
-    "customer_code",
-    "customer_name",
-    "company_id",
-    "contract_id",
-    "service_id",
-    "contract_service_id",
-    "sku",
-    "description",
-    "from",
-    "to",
-    "effective_date",
-    "unit_price",
-    "monthly_amount_change",
-    "prorated_amount_change",
-    "message",
-];
+pub const PLAN_COLUMNS: &[&str] = super::csv::COLUMNS.split_at(1).1;
 
 /// The Log sheet's columns, as in the CSV.
 pub const LOG_COLUMNS: [&str; 5] = ["code", "level", "customer_code", "customer_name", "message"];
@@ -68,7 +49,7 @@ pub fn xlsx(plan: &Plan, options: TableOptions) -> Result<Vec<u8>, XlsxError> {
 
     let sheet = workbook.add_worksheet();
     sheet.set_name("Plan")?;
-    write_header(sheet, &PLAN_COLUMNS, &header)?;
+    write_header(sheet, PLAN_COLUMNS, &header)?;
     for (index, row) in actions.iter().enumerate() {
         let at = u32::try_from(index + 1).expect("rows were counted against MAX_ROWS");
         let mut column = 0u16;
@@ -113,7 +94,7 @@ pub fn xlsx(plan: &Plan, options: TableOptions) -> Result<Vec<u8>, XlsxError> {
         }
         sheet.write_string(at, next(), cell(row.message))?;
     }
-    finish(sheet, actions.len(), &PLAN_COLUMNS, &[(4, 28), (10, 32), (17, 80)])?;
+    finish(sheet, actions.len(), PLAN_COLUMNS, &[(4, 28), (10, 32), (17, 80)])?;
 
     let sheet = workbook.add_worksheet();
     sheet.set_name("Log")?;
