@@ -3,7 +3,9 @@
 //!
 //! DESIGN.md's "Compile semantics" is the reference; the step numbers below follow it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashMapExt as _};
 
 use chrono::{DateTime, NaiveTime, Utc};
 use sha2::{Digest, Sha256};
@@ -138,6 +140,7 @@ fn decide_all(
         effective_date,
         resolved: HashMap::new(),
         actions: Vec::new(),
+        action_rows: Vec::new(),
         row_arena: Vec::new(),
     };
     let period_end = period.end_date.to_string();
@@ -161,16 +164,29 @@ fn decide_all(
         (filter.is_empty() || filter.contains(code)) && !spec.overrides.get(code).is_some_and(|o| o.skip)
     };
     let mut rows_by_customer: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut rows_in_scope = 0;
     for (row_index, row) in atria.billing.iter().enumerate() {
         if row.billable && in_scope(&row.customer_code) {
             rows_by_customer.entry(row.customer_code.as_str()).or_default().push(row_index);
+            rows_in_scope += 1;
         }
     }
+    // At most one action per row in scope, per customer and per line zeroed: reserved once, so
+    // that a big plan's actions are never copied into fresh memory as they grow (untouched
+    // capacity costs no memory).
+    let most_actions = rows_in_scope
+        + atria.customers.len()
+        + if spec.zero_unbilled_lines { autotask.contract_services.len() } else { 0 };
+    compiler.actions.reserve_exact(most_actions);
+    compiler.action_rows.reserve_exact(most_actions);
+    compiler.row_arena.reserve_exact(rows_in_scope);
+    head_log.reserve_exact(most_actions + 3);
 
-    let mut body_log = Vec::new();
+    // Body entries follow the head entries directly: one vector, never copied.
+    let mut body_log = head_log;
     if rows_by_customer.is_empty() {
         // Never zero anything on missing data.
-        head_log.push(entry(Code::AT15, None, Code::AT15.message(&[("periodEndDate", &period_end)])));
+        body_log.push(entry(Code::AT15, None, Code::AT15.message(&[("periodEndDate", &period_end)])));
     } else {
         // Services some Atria row maps to: the lines `zeroUnbilledLines` may zero.
         let managed: BTreeSet<i64> = atria
@@ -188,7 +204,7 @@ fn decide_all(
             if customer.status == CustomerStatus::Active {
                 let start = compiler.actions.len();
                 compiler.customer(customer, rows, &managed);
-                body_log.extend(log_of(&mut compiler.actions[start..]));
+                body_log.extend(compiler.sort_from(start));
             }
         }
         // 6. Every deprovisioned customer in scope, between AT20 and AT21, billing rows or not:
@@ -199,56 +215,31 @@ fn decide_all(
                 let rows = rows_by_customer.get(customer.short_name.as_str()).map_or(&[][..], Vec::as_slice);
                 let start = compiler.actions.len();
                 compiler.customer(customer, rows, &managed);
-                body_log.extend(log_of(&mut compiler.actions[start..]));
+                body_log.extend(compiler.sort_from(start));
             }
         }
         body_log.push(entry(Code::AT21, None, Code::AT21.message(&[])));
     }
 
     // 8. The status, from everything logged.
-    let mut log = head_log;
-    log.extend(body_log);
+    let mut log = body_log;
     let status = JobStatus::of(log.iter().map(|entry| entry.level));
     log.push(entry(Code::AT24, None, Code::AT24.message(&[("status", status.as_str())])));
 
-    let (actions, of_actions): (Vec<Action>, Vec<(u32, u32)>) =
-        compiler.actions.into_iter().map(|planned| (planned.action, planned.rows)).unzip();
-    let rows = ActionRows { arena: compiler.row_arena, of_actions };
-
-    (actions, log, rows)
+    let rows = ActionRows { arena: compiler.row_arena, of_actions: compiler.action_rows };
+    (compiler.actions, log, rows)
 }
 
 fn entry(code: Code, customer_code: Option<&str>, message: String) -> LogEntry {
     LogEntry { code, level: code.level(), customer_code: customer_code.map(str::to_owned), message }
 }
 
-/// Sorts one customer's actions into plan order and returns their log entries.
-fn log_of(actions: &mut [Planned]) -> Vec<LogEntry> {
-    actions.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    actions
-        .iter()
-        .map(|planned| {
-            let action = &planned.action;
-            entry(action.code, Some(&action.customer_code), action.message.clone())
-        })
-        .collect()
-}
-
-/// An action with the billing rows it accounts for (a range of the compiler's row arena).
-struct Planned {
-    action: Action,
-    rows: (u32, u32),
-}
-
 type SortKey<'a> =
     (bool, Option<i64>, &'a Option<String>, &'a Option<String>, Code, Option<u32>, Option<u32>, &'a str);
 
-impl Planned {
-    /// Service id (none last), then SKU; the rest only breaks ties between look-alike rows.
-    fn sort_key(&self) -> SortKey<'_> {
-        let a = &self.action;
-        (a.service_id.is_none(), a.service_id, &a.sku, &a.description, a.code, a.to, a.from, &a.message)
-    }
+/// Service id (none last), then SKU; the rest only breaks ties between look-alike rows.
+fn sort_key(a: &Action) -> SortKey<'_> {
+    (a.service_id.is_none(), a.service_id, &a.sku, &a.description, a.code, a.to, a.from, &a.message)
 }
 
 /// What one Atria SKU names in Autotask.
@@ -343,7 +334,9 @@ struct Compiler<'a> {
     effective_date: DateTime<Utc>,
     /// SKU → resolution, so a million rows resolve a few thousand distinct SKUs once each.
     resolved: HashMap<Option<String>, Resolution>,
-    actions: Vec<Planned>,
+    actions: Vec<Action>,
+    /// The billing rows of each action: a range of `row_arena`, one per action.
+    action_rows: Vec<(u32, u32)>,
     row_arena: Vec<u32>,
 }
 
@@ -411,8 +404,26 @@ impl<'a> Compiler<'a> {
         };
         let start = self.row_arena.len() as u32;
         self.row_arena.extend(fill.rows.iter().map(|&row| row as u32));
-        self.actions.push(Planned { action, rows: (start, self.row_arena.len() as u32) });
+        self.actions.push(action);
+        self.action_rows.push((start, self.row_arena.len() as u32));
         self.actions.len() - 1
+    }
+
+    /// Sorts one customer's actions (those from `start` on) into plan order and returns their
+    /// log entries.
+    fn sort_from(&mut self, start: usize) -> Vec<LogEntry> {
+        let mut customer: Vec<(Action, (u32, u32))> =
+            self.actions.drain(start..).zip(self.action_rows.drain(start..)).collect();
+        customer.sort_by(|(a, _), (b, _)| sort_key(a).cmp(&sort_key(b)));
+        let log = customer
+            .iter()
+            .map(|(action, _)| entry(action.code, Some(&action.customer_code), action.message.clone()))
+            .collect();
+        for (action, rows) in customer {
+            self.actions.push(action);
+            self.action_rows.push(rows);
+        }
+        log
     }
 
     /// Steps 3–5 and 7 for one customer.

@@ -3,7 +3,7 @@
 //! A snapshot is the engine's offline input and the mocks' starting state. Loading validates
 //! everything before any work and reports every problem with its JSON path.
 
-use std::collections::{BTreeSet, HashMap};
+use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -36,6 +36,7 @@ pub struct AtriaSnapshot {
     pub format: String,
     pub period: BillingPeriod,
     pub customers: Vec<AtriaCustomer>,
+    #[serde(deserialize_with = "de::presized_vec")]
     pub billing: Vec<BillingRow>,
 }
 
@@ -105,7 +106,9 @@ pub struct AutotaskSnapshot {
     pub companies: Vec<Company>,
     pub contracts: Vec<Contract>,
     pub services: Vec<Service>,
+    #[serde(deserialize_with = "de::presized_vec")]
     pub contract_services: Vec<ContractService>,
+    #[serde(deserialize_with = "de::presized_vec")]
     pub contract_service_units: Vec<ContractServiceUnit>,
 }
 
@@ -203,6 +206,20 @@ pub struct ContractServiceUnit {
     pub approve_and_post_date: Option<DateTime<Utc>>,
 }
 
+// The required keys of an element with their quotes and colons, rounded down: an upper bound of
+// an array's length (`de::presized_vec`) that any valid document respects.
+impl de::MinJsonBytes for BillingRow {
+    const MIN_JSON_BYTES: usize = 64;
+}
+
+impl de::MinJsonBytes for ContractService {
+    const MIN_JSON_BYTES: usize = 32;
+}
+
+impl de::MinJsonBytes for ContractServiceUnit {
+    const MIN_JSON_BYTES: usize = 96;
+}
+
 impl ContractServiceUnit {
     /// Whether the row is in force at `at`. Autotask's unit rows are calendar dates sent as
     /// midnight timestamps: a row ending `2026-11-25T00:00:00Z` covers the whole of 25 November.
@@ -293,7 +310,7 @@ fn parse_typed<T: DeserializeOwned + HasFormat>(bytes: &[u8], kind: SnapshotKind
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Problems::one(Problem::at("$", "the file is empty; expected a JSON snapshot")));
     }
-    match serde_json::from_slice::<T>(bytes) {
+    match de::with_document_length(bytes.len(), || serde_json::from_slice::<T>(bytes)) {
         // The typed parse accepts any `format` string; the check is ours.
         Ok(value) if value.format() != kind.format() => {
             Err(Problems::one(wrong_format(Some(value.format()), kind)))
@@ -387,7 +404,7 @@ pub fn check_atria(snapshot: &AtriaSnapshot) -> Problems {
     if snapshot.period.end_date < snapshot.period.start_date {
         problems.push(Problem::at("$.period.endDate", "the period ends before it starts"));
     }
-    let mut codes = BTreeSet::new();
+    let mut codes = HashSet::with_capacity(snapshot.customers.len());
     for (index, customer) in snapshot.customers.iter().enumerate() {
         if customer.short_name.trim().is_empty() {
             problems.push(Problem::at(format!("$.customers[{index}].shortName"), "is empty"));
