@@ -449,23 +449,28 @@ pub fn check_autotask(snapshot: &AutotaskSnapshot) -> Problems {
         unique_ids(&mut problems, "contractServices", snapshot.contract_services.iter().map(|l| l.id));
     unique_ids(&mut problems, "contractServiceUnits", snapshot.contract_service_units.iter().map(|u| u.id));
 
-    let mut dangling = |path: String, what: &str, id: i64, known: &HashMap<i64, usize>| {
-        if !known.contains_key(&id) {
-            problems.push(Problem::at(path, format!("{what} {id} does not exist")));
-        }
-    };
+    // The path is written only for a problem: millions of references are checked per big load.
+    let mut dangling =
+        |array: &str, index: usize, field: &str, what: &str, id: i64, known: &HashMap<i64, usize>| {
+            if !known.contains_key(&id) {
+                problems.push(Problem::at(
+                    format!("$.{array}[{index}].{field}"),
+                    format!("{what} {id} does not exist"),
+                ));
+            }
+        };
     for (index, contract) in snapshot.contracts.iter().enumerate() {
-        dangling(format!("$.contracts[{index}].companyID"), "company", contract.company_id, &companies);
+        dangling("contracts", index, "companyID", "company", contract.company_id, &companies);
     }
     for (index, line) in snapshot.contract_services.iter().enumerate() {
-        dangling(format!("$.contractServices[{index}].contractID"), "contract", line.contract_id, &contracts);
-        dangling(format!("$.contractServices[{index}].serviceID"), "service", line.service_id, &services);
+        dangling("contractServices", index, "contractID", "contract", line.contract_id, &contracts);
+        dangling("contractServices", index, "serviceID", "service", line.service_id, &services);
     }
     for (index, row) in snapshot.contract_service_units.iter().enumerate() {
-        let path = |field: &str| format!("$.contractServiceUnits[{index}].{field}");
-        dangling(path("contractID"), "contract", row.contract_id, &contracts);
-        dangling(path("contractServiceID"), "contract service", row.contract_service_id, &lines);
-        dangling(path("serviceID"), "service", row.service_id, &services);
+        let units = "contractServiceUnits";
+        dangling(units, index, "contractID", "contract", row.contract_id, &contracts);
+        dangling(units, index, "contractServiceID", "contract service", row.contract_service_id, &lines);
+        dangling(units, index, "serviceID", "service", row.service_id, &services);
     }
     for (index, row) in snapshot.contract_service_units.iter().enumerate() {
         let path = |field: &str| format!("$.contractServiceUnits[{index}].{field}");

@@ -119,8 +119,31 @@ impl Visitor<'_> for Timestamp {
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<DateTime<Utc>, E> {
-        text.parse::<DateTime<Utc>>().map_err(|_| E::custom(timestamp_error(text)))
+        match utc_seconds(text) {
+            Some(time) => Ok(time),
+            None => text.parse::<DateTime<Utc>>().map_err(|_| E::custom(timestamp_error(text))),
+        }
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, the form Autotask and billsync write, read without chrono's general
+/// parser (a big snapshot holds millions); any other form goes to that parser.
+fn utc_seconds(text: &str) -> Option<DateTime<Utc>> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 20 || bytes[4] != b'-' || bytes[7] != b'-' || bytes[10] != b'T' || bytes[19] != b'Z' {
+        return None;
+    }
+    if bytes[13] != b':' || bytes[16] != b':' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        bytes[range].iter().try_fold(0_u32, |value, &byte| {
+            byte.is_ascii_digit().then(|| value * 10 + u32::from(byte - b'0'))
+        })
+    };
+    let date = NaiveDate::from_ymd_opt(i32::try_from(number(0..4)?).ok()?, number(5..7)?, number(8..10)?)?;
+    let time = chrono::NaiveTime::from_hms_opt(number(11..13)?, number(14..16)?, number(17..19)?)?;
+    Some(date.and_time(time).and_utc())
 }
 
 /// An RFC 3339 timestamp with an offset. Autotask's calendar dates arrive as midnight UTC.

@@ -185,3 +185,25 @@ fn an_array_longer_than_its_reserved_bound_still_loads_every_row() {
         .expect("the snapshot loads");
     assert_eq!(atria.billing.len(), 500);
 }
+
+/// The fast reading of `YYYY-MM-DDTHH:MM:SSZ` gives what chrono's parser gives, and leaves every
+/// other form (and every impossible date or time) to it.
+#[test]
+fn timestamps_read_fast_are_the_timestamps_chrono_reads() {
+    for text in [
+        "2026-11-25T00:00:00Z",
+        "2024-02-29T23:59:59Z",
+        "2026-11-25T13:45:07Z",
+        "2026-11-25T00:00:00.5Z",
+        "2026-11-25T00:00:00+02:00",
+        "2026-11-25t00:00:00z",
+        "2025-02-29T00:00:00Z",
+        "2026-11-25T24:00:00Z",
+        "2026-13-01T00:00:00Z",
+        "2026-1a-01T00:00:00Z",
+        "+026-11-25T00:00:00Z",
+    ] {
+        let fast: Result<DateTime<Utc>, serde_json::Error> = de::timestamp(serde_json::json!(text));
+        assert_eq!(fast.ok(), text.parse::<DateTime<Utc>>().ok(), "{text}");
+    }
+}
