@@ -119,7 +119,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 checked: false,
             },
             Timed {
-                label: "parse floor: serde_json into `IgnoredAny`, two threads",
+                label: "parse floor (serde_json into IgnoredAny, two threads)",
                 program: parse_floor.clone(),
                 arguments: files.clone(),
                 checked: false,
