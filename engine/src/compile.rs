@@ -263,7 +263,15 @@ struct Index<'a> {
     services_by_text: HashMap<(SkuField, String), Vec<i64>>,
     lines_by_contract: HashMap<i64, Vec<&'a ContractService>>,
     /// Sorted by contract service id, so one line's rows are a binary search away.
-    units_by_line: Vec<&'a ContractServiceUnit>,
+    units_by_line: UnitsByLine<'a>,
+}
+
+/// The unit rows by contract service id (and id): the snapshot's own array when it is in that
+/// order already, as Autotask lists them (no 6 MB of references on a big run), else references
+/// sorted.
+enum UnitsByLine<'a> {
+    InOrder(&'a [ContractServiceUnit]),
+    Sorted(Vec<&'a ContractServiceUnit>),
 }
 
 fn fold(text: &str) -> String {
@@ -280,7 +288,7 @@ impl<'a> Index<'a> {
             services_by_id: HashMap::new(),
             services_by_text: HashMap::new(),
             lines_by_contract: HashMap::new(),
-            units_by_line: autotask.contract_service_units.iter().collect(),
+            units_by_line: UnitsByLine::InOrder(&autotask.contract_service_units),
         };
         for company in &autotask.companies {
             index.companies_by_id.insert(company.id, company);
@@ -312,18 +320,28 @@ impl<'a> Index<'a> {
         for line in &autotask.contract_services {
             index.lines_by_contract.entry(line.contract_id).or_default().push(line);
         }
-        index.units_by_line.sort_unstable_by_key(|row| (row.contract_service_id, row.id));
+        let units = &autotask.contract_service_units;
+        if !units.is_sorted_by_key(|row| (row.contract_service_id, row.id)) {
+            let mut sorted: Vec<&ContractServiceUnit> = units.iter().collect();
+            sorted.sort_unstable_by_key(|row| (row.contract_service_id, row.id));
+            index.units_by_line = UnitsByLine::Sorted(sorted);
+        }
         index
     }
 
     /// Current units of a line at `at`: the covering row that starts last, or 0.
     fn units_at(&self, contract_service_id: i64, at: DateTime<Utc>) -> u32 {
-        let rows = &self.units_by_line;
-        let first = rows.partition_point(|row| row.contract_service_id < contract_service_id);
-        units_at(
-            rows[first..].iter().copied().take_while(|row| row.contract_service_id == contract_service_id),
-            at,
-        )
+        let of_line = |row: &&ContractServiceUnit| row.contract_service_id == contract_service_id;
+        match &self.units_by_line {
+            UnitsByLine::InOrder(rows) => {
+                let first = rows.partition_point(|row| row.contract_service_id < contract_service_id);
+                units_at(rows[first..].iter().take_while(of_line), at)
+            }
+            UnitsByLine::Sorted(rows) => {
+                let first = rows.partition_point(|row| row.contract_service_id < contract_service_id);
+                units_at(rows[first..].iter().copied().take_while(of_line), at)
+            }
+        }
     }
 }
 
@@ -386,6 +404,9 @@ impl<'a> Compiler<'a> {
         code: Code,
         fill: ActionFill,
     ) -> usize {
+        // A message built from its template has room to spare; the plan keeps 790k of them on a
+        // big run, so each is kept at its length.
+        let fill = ActionFill { message: fill.message.as_str().to_owned(), ..fill };
         let action = Action {
             kind,
             code,

@@ -288,8 +288,47 @@ pub fn load_autotask(path: &Path) -> Result<AutotaskSnapshot, Problems> {
     parse_autotask(&bytes).map_err(|problems| problems.in_file(path))
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>, Problems> {
-    std::fs::read(path).map_err(|err| Problems::one(Problem::file(path, format!("cannot read: {err}"))))
+/// The whole file, in an anonymous mapping of its own: a big snapshot's bytes go back to the
+/// system the moment the parse is done with them, before compile allocates the plan.
+fn read_file(path: &Path) -> Result<FileBytes, Problems> {
+    let cannot_read = |err: std::io::Error| Problems::one(Problem::file(path, format!("cannot read: {err}")));
+    let mut file = std::fs::File::open(path).map_err(cannot_read)?;
+    let length = usize::try_from(file.metadata().map_err(cannot_read)?.len()).unwrap_or(usize::MAX);
+    if length == 0 || length == usize::MAX {
+        return std::fs::read(path).map(FileBytes::Read).map_err(cannot_read);
+    }
+    let mut bytes = memmap2::MmapMut::map_anon(length).map_err(cannot_read)?;
+    let mut filled = 0;
+    while filled < length {
+        match std::io::Read::read(&mut file, &mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(cannot_read(err)),
+        }
+    }
+    // A file that grew while it was read is read again, whole.
+    if filled == length && std::io::Read::read(&mut file, &mut [0]).map_err(cannot_read)? > 0 {
+        return std::fs::read(path).map(FileBytes::Read).map_err(cannot_read);
+    }
+    Ok(FileBytes::Mapped(bytes, filled))
+}
+
+/// A snapshot file's bytes: mapped (see [`read_file`]), or read into a vector when empty.
+enum FileBytes {
+    Mapped(memmap2::MmapMut, usize),
+    Read(Vec<u8>),
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(map, length) => &map[..*length],
+            FileBytes::Read(bytes) => bytes,
+        }
+    }
 }
 
 pub fn parse_atria(bytes: &[u8]) -> Result<AtriaSnapshot, Problems> {
@@ -582,25 +621,37 @@ pub fn autotask_sha256(snapshot: &AutotaskSnapshot) -> String {
     #[serde(rename_all = "camelCase")]
     struct Canonical<'a> {
         format: &'a str,
-        companies: Vec<&'a Company>,
-        contracts: Vec<&'a Contract>,
-        services: Vec<&'a Service>,
-        contract_services: Vec<&'a ContractService>,
-        contract_service_units: Vec<&'a ContractServiceUnit>,
-    }
-    fn by_id<T>(items: &[T], id: impl Fn(&T) -> i64) -> Vec<&T> {
-        let mut sorted: Vec<&T> = items.iter().collect();
-        sorted.sort_by_key(|item| id(item));
-        sorted
+        companies: ById<'a, Company>,
+        contracts: ById<'a, Contract>,
+        services: ById<'a, Service>,
+        contract_services: ById<'a, ContractService>,
+        contract_service_units: ById<'a, ContractServiceUnit>,
     }
     sha256_json(&Canonical {
         format: &snapshot.format,
-        companies: by_id(&snapshot.companies, |c| c.id),
-        contracts: by_id(&snapshot.contracts, |c| c.id),
-        services: by_id(&snapshot.services, |s| s.id),
-        contract_services: by_id(&snapshot.contract_services, |l| l.id),
-        contract_service_units: by_id(&snapshot.contract_service_units, |u| u.id),
+        companies: ById(&snapshot.companies, |c| c.id),
+        contracts: ById(&snapshot.contracts, |c| c.id),
+        services: ById(&snapshot.services, |s| s.id),
+        contract_services: ById(&snapshot.contract_services, |l| l.id),
+        contract_service_units: ById(&snapshot.contract_service_units, |u| u.id),
     })
+}
+
+/// An array serialized in the order of its ids (a stable sort). Arrays that are in that order
+/// already, as Autotask lists them, are serialized as they are, with no vector of references.
+struct ById<'a, T>(&'a [T], fn(&T) -> i64);
+
+impl<T: Serialize> Serialize for ById<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let ById(items, id) = *self;
+        if items.is_sorted_by_key(id) {
+            serializer.collect_seq(items)
+        } else {
+            let mut sorted: Vec<&T> = items.iter().collect();
+            sorted.sort_by_key(|item| id(item));
+            serializer.collect_seq(sorted)
+        }
+    }
 }
 
 type BillingOrder<'a> = (&'a str, Option<&'a str>, &'a str, bool, u32, u32);
