@@ -3,7 +3,9 @@
 //!
 //! DESIGN.md's "Compile semantics" is the reference; the step numbers below follow it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashMapExt as _};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
@@ -128,6 +130,7 @@ fn decide_all(
         effective_date,
         resolved: HashMap::new(),
         actions: Vec::new(),
+        action_rows: Vec::new(),
         row_arena: Vec::new(),
         shared_companies: HashMap::new(),
     };
@@ -152,11 +155,23 @@ fn decide_all(
         (filter.is_empty() || filter.contains(code)) && !spec.overrides.get(code).is_some_and(|o| o.skip)
     };
     let mut rows_by_customer: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut rows_in_scope = 0;
     for (row_index, row) in atria.billing.iter().enumerate() {
         if row.billable && in_scope(&row.customer_code) {
             rows_by_customer.entry(row.customer_code.as_str()).or_default().push(row_index);
+            rows_in_scope += 1;
         }
     }
+    // At most one action per row in scope, per customer and per line zeroed: reserved once, so
+    // that a big plan's actions are never copied into fresh memory as they grow (untouched
+    // capacity costs no memory).
+    let most_actions = rows_in_scope
+        + atria.customers.len()
+        + if spec.zero_unbilled_lines { autotask.contract_services.len() } else { 0 };
+    compiler.actions.reserve_exact(most_actions);
+    compiler.action_rows.reserve_exact(most_actions);
+    compiler.row_arena.reserve_exact(rows_in_scope);
+    head_log.reserve_exact(most_actions + 3);
 
     // Several customers in scope on one company would plan conflicting changes to one contract
     // (two targets for one line, two creates of one service): each of them is skipped (AT34).
@@ -180,10 +195,11 @@ fn decide_all(
         }
     }
 
-    let mut body_log = Vec::new();
+    // Body entries follow the head entries directly: one vector, never copied.
+    let mut body_log = head_log;
     if rows_by_customer.is_empty() {
         // Never zero anything on missing data.
-        head_log.push(entry(Code::AT15, None, Code::AT15.message(&[("periodEndDate", &period_end)])));
+        body_log.push(entry(Code::AT15, None, Code::AT15.message(&[("periodEndDate", &period_end)])));
     } else {
         // Services some Atria row maps to: the lines `zeroUnbilledLines` may zero.
         let managed: BTreeSet<i64> = atria
@@ -201,7 +217,7 @@ fn decide_all(
             if customer.status == CustomerStatus::Active {
                 let start = compiler.actions.len();
                 compiler.customer(customer, rows, &managed);
-                body_log.extend(log_of(&mut compiler.actions[start..]));
+                body_log.extend(compiler.sort_from(start));
             }
         }
         // 6. Every deprovisioned customer in scope, between AT20 and AT21, billing rows or not:
@@ -212,56 +228,31 @@ fn decide_all(
                 let rows = rows_by_customer.get(customer.short_name.as_str()).map_or(&[][..], Vec::as_slice);
                 let start = compiler.actions.len();
                 compiler.customer(customer, rows, &managed);
-                body_log.extend(log_of(&mut compiler.actions[start..]));
+                body_log.extend(compiler.sort_from(start));
             }
         }
         body_log.push(entry(Code::AT21, None, Code::AT21.message(&[])));
     }
 
     // 8. The status, from everything logged.
-    let mut log = head_log;
-    log.extend(body_log);
+    let mut log = body_log;
     let status = JobStatus::of(log.iter().map(|entry| entry.level));
     log.push(entry(Code::AT24, None, Code::AT24.message(&[("status", status.as_str())])));
 
-    let (actions, of_actions): (Vec<Action>, Vec<(u32, u32)>) =
-        compiler.actions.into_iter().map(|planned| (planned.action, planned.rows)).unzip();
-    let rows = ActionRows { arena: compiler.row_arena, of_actions };
-
-    (actions, log, rows)
+    let rows = ActionRows { arena: compiler.row_arena, of_actions: compiler.action_rows };
+    (compiler.actions, log, rows)
 }
 
 fn entry(code: Code, customer_code: Option<&str>, message: String) -> LogEntry {
     LogEntry { code, level: code.level(), customer_code: customer_code.map(str::to_owned), message }
 }
 
-/// Sorts one customer's actions into plan order and returns their log entries.
-fn log_of(actions: &mut [Planned]) -> Vec<LogEntry> {
-    actions.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    actions
-        .iter()
-        .map(|planned| {
-            let action = &planned.action;
-            entry(action.code, Some(&action.customer_code), action.message.clone())
-        })
-        .collect()
-}
-
-/// An action with the billing rows it accounts for (a range of the compiler's row arena).
-struct Planned {
-    action: Action,
-    rows: (u32, u32),
-}
-
 type SortKey<'a> =
     (bool, Option<i64>, &'a Option<String>, &'a Option<String>, Code, Option<u32>, Option<u32>, &'a str);
 
-impl Planned {
-    /// Service id (none last), then SKU; the rest only breaks ties between look-alike rows.
-    fn sort_key(&self) -> SortKey<'_> {
-        let a = &self.action;
-        (a.service_id.is_none(), a.service_id, &a.sku, &a.description, a.code, a.to, a.from, &a.message)
-    }
+/// Service id (none last), then SKU; the rest only breaks ties between look-alike rows.
+fn sort_key(a: &Action) -> SortKey<'_> {
+    (a.service_id.is_none(), a.service_id, &a.sku, &a.description, a.code, a.to, a.from, &a.message)
 }
 
 /// What one Atria SKU names in Autotask.
@@ -286,7 +277,15 @@ struct Index<'a> {
     lines_by_contract: HashMap<i64, Vec<&'a ContractService>>,
     lines_by_id: HashMap<i64, &'a ContractService>,
     /// Sorted by contract service id, so one line's rows are a binary search away.
-    units_by_line: Vec<&'a ContractServiceUnit>,
+    units_by_line: UnitsByLine<'a>,
+}
+
+/// The unit rows by contract service id (and id): the snapshot's own array when it is in that
+/// order already, as Autotask lists them (no 6 MB of references on a big run), else references
+/// sorted.
+enum UnitsByLine<'a> {
+    InOrder(&'a [ContractServiceUnit]),
+    Sorted(Vec<&'a ContractServiceUnit>),
 }
 
 fn fold(text: &str) -> String {
@@ -304,7 +303,7 @@ impl<'a> Index<'a> {
             services_by_text: HashMap::new(),
             lines_by_contract: HashMap::new(),
             lines_by_id: HashMap::new(),
-            units_by_line: autotask.contract_service_units.iter().collect(),
+            units_by_line: UnitsByLine::InOrder(&autotask.contract_service_units),
         };
         for company in &autotask.companies {
             index.companies_by_id.insert(company.id, company);
@@ -337,18 +336,28 @@ impl<'a> Index<'a> {
             index.lines_by_contract.entry(line.contract_id).or_default().push(line);
             index.lines_by_id.insert(line.id, line);
         }
-        index.units_by_line.sort_unstable_by_key(|row| (row.contract_service_id, row.id));
+        let units = &autotask.contract_service_units;
+        if !units.is_sorted_by_key(|row| (row.contract_service_id, row.id)) {
+            let mut sorted: Vec<&ContractServiceUnit> = units.iter().collect();
+            sorted.sort_unstable_by_key(|row| (row.contract_service_id, row.id));
+            index.units_by_line = UnitsByLine::Sorted(sorted);
+        }
         index
     }
 
     /// Current units of a line at `at`: the covering row that starts last, or 0.
     fn units_at(&self, contract_service_id: i64, at: DateTime<Utc>) -> u32 {
-        let rows = &self.units_by_line;
-        let first = rows.partition_point(|row| row.contract_service_id < contract_service_id);
-        units_at(
-            rows[first..].iter().copied().take_while(|row| row.contract_service_id == contract_service_id),
-            at,
-        )
+        let of_line = |row: &&ContractServiceUnit| row.contract_service_id == contract_service_id;
+        match &self.units_by_line {
+            UnitsByLine::InOrder(rows) => {
+                let first = rows.partition_point(|row| row.contract_service_id < contract_service_id);
+                units_at(rows[first..].iter().take_while(of_line), at)
+            }
+            UnitsByLine::Sorted(rows) => {
+                let first = rows.partition_point(|row| row.contract_service_id < contract_service_id);
+                units_at(rows[first..].iter().copied().take_while(of_line), at)
+            }
+        }
     }
 }
 
@@ -359,7 +368,9 @@ struct Compiler<'a> {
     effective_date: DateTime<Utc>,
     /// SKU → resolution, so a million rows resolve a few thousand distinct SKUs once each.
     resolved: HashMap<Option<String>, Resolution>,
-    actions: Vec<Planned>,
+    actions: Vec<Action>,
+    /// The billing rows of each action: a range of `row_arena`, one per action.
+    action_rows: Vec<(u32, u32)>,
     row_arena: Vec<u32>,
     /// Customer code → the other customers in scope that resolve to its company (AT34).
     shared_companies: HashMap<&'a str, Vec<&'a str>>,
@@ -411,6 +422,9 @@ impl<'a> Compiler<'a> {
         code: Code,
         fill: ActionFill,
     ) -> usize {
+        // A message built from its template has room to spare; the plan keeps 790k of them on a
+        // big run, so each is kept at its length.
+        let fill = ActionFill { message: fill.message.as_str().to_owned(), ..fill };
         let action = Action {
             kind,
             code,
@@ -433,7 +447,8 @@ impl<'a> Compiler<'a> {
         let action = if kind.is_change() { self.priced(action) } else { action };
         let start = self.row_arena.len() as u32;
         self.row_arena.extend(fill.rows.iter().map(|&row| row as u32));
-        self.actions.push(Planned { action, rows: (start, self.row_arena.len() as u32) });
+        self.actions.push(action);
+        self.action_rows.push((start, self.row_arena.len() as u32));
         self.actions.len() - 1
     }
 
@@ -461,6 +476,23 @@ impl<'a> Compiler<'a> {
             }));
         }
         action
+    }
+
+    /// Sorts one customer's actions (those from `start` on) into plan order and returns their
+    /// log entries.
+    fn sort_from(&mut self, start: usize) -> Vec<LogEntry> {
+        let mut customer: Vec<(Action, (u32, u32))> =
+            self.actions.drain(start..).zip(self.action_rows.drain(start..)).collect();
+        customer.sort_by(|(a, _), (b, _)| sort_key(a).cmp(&sort_key(b)));
+        let log = customer
+            .iter()
+            .map(|(action, _)| entry(action.code, Some(&action.customer_code), action.message.clone()))
+            .collect();
+        for (action, rows) in customer {
+            self.actions.push(action);
+            self.action_rows.push(rows);
+        }
+        log
     }
 
     /// Steps 3–5 and 7 for one customer.
@@ -528,12 +560,13 @@ impl<'a> Compiler<'a> {
         context.contract_id = Some(contract.id);
 
         // 4. Rows grouped by the service they map to; quantities summed.
-        let mut by_service: BTreeMap<i64, (u64, BTreeSet<String>, Vec<usize>)> = BTreeMap::new();
+        // SKUs borrow from the rows: a million rows allocate nothing here.
+        let mut by_service: BTreeMap<i64, (u64, BTreeSet<&'a str>, Vec<usize>)> = BTreeMap::new();
         let atria = self.atria;
         let index = self.index;
         for &row_index in rows {
             let row = &atria.billing[row_index];
-            let sku_text = row.product_sku.clone().unwrap_or_default();
+            let sku_text = row.product_sku.as_deref().unwrap_or_default();
             let line_description = row.summary_grouping.as_str();
             match self.resolve(row) {
                 Resolution::NoSku => {
@@ -550,7 +583,7 @@ impl<'a> Compiler<'a> {
                     let message = Code::AT08.message(&[
                         ("customerName", name),
                         ("lineDescription", line_description),
-                        ("sku", &sku_text),
+                        ("sku", sku_text),
                     ]);
                     let fill = ActionFill {
                         sku: row.product_sku.clone(),
@@ -564,7 +597,7 @@ impl<'a> Compiler<'a> {
                     let ids: Vec<String> = service_ids.iter().map(i64::to_string).collect();
                     let message = Code::AT26.message(&[
                         ("customerName", name),
-                        ("sku", &sku_text),
+                        ("sku", sku_text),
                         ("count", &service_ids.len().to_string()),
                         ("services", &ids.join(", ")),
                         ("lineDescription", line_description),
@@ -580,7 +613,7 @@ impl<'a> Compiler<'a> {
                 Resolution::Service(service_id) => {
                     let group = by_service.entry(service_id).or_default();
                     group.0 += u64::from(row.this_month_count);
-                    group.1.insert(sku_text.trim().to_owned());
+                    group.1.insert(sku_text.trim());
                     group.2.push(row_index);
                 }
             }
@@ -590,7 +623,7 @@ impl<'a> Compiler<'a> {
         let lines_of_contract = index.lines_by_contract.get(&contract.id).map_or(&[][..], Vec::as_slice);
         for (service_id, (quantity, skus, group_rows)) in &by_service {
             let service = index.services_by_id[service_id];
-            let skus: Vec<&str> = skus.iter().map(String::as_str).collect();
+            let skus: Vec<&str> = skus.iter().copied().collect();
             let sku = skus.join(", ");
             // Autotask's units are int32: a larger sum is an error in the data, never clamped.
             let Some(target) = u32::try_from(*quantity).ok().filter(|target| *target <= i32::MAX as u32)

@@ -3,7 +3,7 @@
 //! A snapshot is the engine's offline input and the mocks' starting state. Loading validates
 //! everything before any work and reports every problem with its JSON path.
 
-use std::collections::{BTreeSet, HashMap};
+use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -36,6 +36,7 @@ pub struct AtriaSnapshot {
     pub format: String,
     pub period: BillingPeriod,
     pub customers: Vec<AtriaCustomer>,
+    #[serde(deserialize_with = "de::presized_vec")]
     pub billing: Vec<BillingRow>,
 }
 
@@ -105,7 +106,9 @@ pub struct AutotaskSnapshot {
     pub companies: Vec<Company>,
     pub contracts: Vec<Contract>,
     pub services: Vec<Service>,
+    #[serde(deserialize_with = "de::presized_vec")]
     pub contract_services: Vec<ContractService>,
+    #[serde(deserialize_with = "de::presized_vec")]
     pub contract_service_units: Vec<ContractServiceUnit>,
 }
 
@@ -206,6 +209,20 @@ pub struct ContractServiceUnit {
     pub approve_and_post_date: Option<DateTime<Utc>>,
 }
 
+// The required keys of an element with their quotes and colons, rounded down: an upper bound of
+// an array's length (`de::presized_vec`) that any valid document respects.
+impl de::MinJsonBytes for BillingRow {
+    const MIN_JSON_BYTES: usize = 64;
+}
+
+impl de::MinJsonBytes for ContractService {
+    const MIN_JSON_BYTES: usize = 32;
+}
+
+impl de::MinJsonBytes for ContractServiceUnit {
+    const MIN_JSON_BYTES: usize = 96;
+}
+
 impl ContractServiceUnit {
     /// Whether the row is in force at `at`. Autotask's unit rows are calendar dates sent as
     /// midnight timestamps: a row ending `2026-11-25T00:00:00Z` covers the whole of 25 November.
@@ -274,8 +291,47 @@ pub fn load_autotask(path: &Path) -> Result<AutotaskSnapshot, Problems> {
     parse_autotask(&bytes).map_err(|problems| problems.in_file(path))
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>, Problems> {
-    std::fs::read(path).map_err(|err| Problems::one(Problem::file(path, format!("cannot read: {err}"))))
+/// The whole file, in an anonymous mapping of its own: a big snapshot's bytes go back to the
+/// system the moment the parse is done with them, before compile allocates the plan.
+fn read_file(path: &Path) -> Result<FileBytes, Problems> {
+    let cannot_read = |err: std::io::Error| Problems::one(Problem::file(path, format!("cannot read: {err}")));
+    let mut file = std::fs::File::open(path).map_err(cannot_read)?;
+    let length = usize::try_from(file.metadata().map_err(cannot_read)?.len()).unwrap_or(usize::MAX);
+    if length == 0 || length == usize::MAX {
+        return std::fs::read(path).map(FileBytes::Read).map_err(cannot_read);
+    }
+    let mut bytes = memmap2::MmapMut::map_anon(length).map_err(cannot_read)?;
+    let mut filled = 0;
+    while filled < length {
+        match std::io::Read::read(&mut file, &mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(cannot_read(err)),
+        }
+    }
+    // A file that grew while it was read is read again, whole.
+    if filled == length && std::io::Read::read(&mut file, &mut [0]).map_err(cannot_read)? > 0 {
+        return std::fs::read(path).map(FileBytes::Read).map_err(cannot_read);
+    }
+    Ok(FileBytes::Mapped(bytes, filled))
+}
+
+/// A snapshot file's bytes: mapped (see [`read_file`]), or read into a vector when empty.
+enum FileBytes {
+    Mapped(memmap2::MmapMut, usize),
+    Read(Vec<u8>),
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(map, length) => &map[..*length],
+            FileBytes::Read(bytes) => bytes,
+        }
+    }
 }
 
 pub fn parse_atria(bytes: &[u8]) -> Result<AtriaSnapshot, Problems> {
@@ -296,7 +352,7 @@ fn parse_typed<T: DeserializeOwned + HasFormat>(bytes: &[u8], kind: SnapshotKind
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Problems::one(Problem::at("$", "the file is empty; expected a JSON snapshot")));
     }
-    match serde_json::from_slice::<T>(bytes) {
+    match de::with_document_length(bytes.len(), || serde_json::from_slice::<T>(bytes)) {
         // The typed parse accepts any `format` string; the check is ours.
         Ok(value) if value.format() != kind.format() => {
             Err(Problems::one(wrong_format(Some(value.format()), kind)))
@@ -390,7 +446,7 @@ pub fn check_atria(snapshot: &AtriaSnapshot) -> Problems {
     if snapshot.period.end_date < snapshot.period.start_date {
         problems.push(Problem::at("$.period.endDate", "the period ends before it starts"));
     }
-    let mut codes = BTreeSet::new();
+    let mut codes = HashSet::with_capacity(snapshot.customers.len());
     for (index, customer) in snapshot.customers.iter().enumerate() {
         if customer.short_name.trim().is_empty() {
             problems.push(Problem::at(format!("$.customers[{index}].shortName"), "is empty"));
@@ -435,23 +491,28 @@ pub fn check_autotask(snapshot: &AutotaskSnapshot) -> Problems {
         unique_ids(&mut problems, "contractServices", snapshot.contract_services.iter().map(|l| l.id));
     unique_ids(&mut problems, "contractServiceUnits", snapshot.contract_service_units.iter().map(|u| u.id));
 
-    let mut dangling = |path: String, what: &str, id: i64, known: &HashMap<i64, usize>| {
-        if !known.contains_key(&id) {
-            problems.push(Problem::at(path, format!("{what} {id} does not exist")));
-        }
-    };
+    // The path is written only for a problem: millions of references are checked per big load.
+    let mut dangling =
+        |array: &str, index: usize, field: &str, what: &str, id: i64, known: &HashMap<i64, usize>| {
+            if !known.contains_key(&id) {
+                problems.push(Problem::at(
+                    format!("$.{array}[{index}].{field}"),
+                    format!("{what} {id} does not exist"),
+                ));
+            }
+        };
     for (index, contract) in snapshot.contracts.iter().enumerate() {
-        dangling(format!("$.contracts[{index}].companyID"), "company", contract.company_id, &companies);
+        dangling("contracts", index, "companyID", "company", contract.company_id, &companies);
     }
     for (index, line) in snapshot.contract_services.iter().enumerate() {
-        dangling(format!("$.contractServices[{index}].contractID"), "contract", line.contract_id, &contracts);
-        dangling(format!("$.contractServices[{index}].serviceID"), "service", line.service_id, &services);
+        dangling("contractServices", index, "contractID", "contract", line.contract_id, &contracts);
+        dangling("contractServices", index, "serviceID", "service", line.service_id, &services);
     }
     for (index, row) in snapshot.contract_service_units.iter().enumerate() {
-        let path = |field: &str| format!("$.contractServiceUnits[{index}].{field}");
-        dangling(path("contractID"), "contract", row.contract_id, &contracts);
-        dangling(path("contractServiceID"), "contract service", row.contract_service_id, &lines);
-        dangling(path("serviceID"), "service", row.service_id, &services);
+        let units = "contractServiceUnits";
+        dangling(units, index, "contractID", "contract", row.contract_id, &contracts);
+        dangling(units, index, "contractServiceID", "contract service", row.contract_service_id, &lines);
+        dangling(units, index, "serviceID", "service", row.service_id, &services);
     }
     for (index, row) in snapshot.contract_service_units.iter().enumerate() {
         let path = |field: &str| format!("$.contractServiceUnits[{index}].{field}");
@@ -552,7 +613,9 @@ pub fn atria_sha256(snapshot: &AtriaSnapshot) -> String {
     let mut customers: Vec<&AtriaCustomer> = snapshot.customers.iter().collect();
     customers.sort_by(|a, b| a.short_name.cmp(&b.short_name));
     let mut billing: Vec<&BillingRow> = snapshot.billing.iter().collect();
-    billing.sort_by(|a, b| billing_order(a).cmp(&billing_order(b)));
+    // The key is every field: rows it ties serialize alike, so an unstable sort (no buffer, faster
+    // on a million rows) hashes the same bytes.
+    billing.sort_unstable_by(|a, b| billing_order(a).cmp(&billing_order(b)));
     sha256_json(&Canonical { format: &snapshot.format, period: &snapshot.period, customers, billing })
 }
 
@@ -561,25 +624,37 @@ pub fn autotask_sha256(snapshot: &AutotaskSnapshot) -> String {
     #[serde(rename_all = "camelCase")]
     struct Canonical<'a> {
         format: &'a str,
-        companies: Vec<&'a Company>,
-        contracts: Vec<&'a Contract>,
-        services: Vec<&'a Service>,
-        contract_services: Vec<&'a ContractService>,
-        contract_service_units: Vec<&'a ContractServiceUnit>,
-    }
-    fn by_id<T>(items: &[T], id: impl Fn(&T) -> i64) -> Vec<&T> {
-        let mut sorted: Vec<&T> = items.iter().collect();
-        sorted.sort_by_key(|item| id(item));
-        sorted
+        companies: ById<'a, Company>,
+        contracts: ById<'a, Contract>,
+        services: ById<'a, Service>,
+        contract_services: ById<'a, ContractService>,
+        contract_service_units: ById<'a, ContractServiceUnit>,
     }
     sha256_json(&Canonical {
         format: &snapshot.format,
-        companies: by_id(&snapshot.companies, |c| c.id),
-        contracts: by_id(&snapshot.contracts, |c| c.id),
-        services: by_id(&snapshot.services, |s| s.id),
-        contract_services: by_id(&snapshot.contract_services, |l| l.id),
-        contract_service_units: by_id(&snapshot.contract_service_units, |u| u.id),
+        companies: ById(&snapshot.companies, |c| c.id),
+        contracts: ById(&snapshot.contracts, |c| c.id),
+        services: ById(&snapshot.services, |s| s.id),
+        contract_services: ById(&snapshot.contract_services, |l| l.id),
+        contract_service_units: ById(&snapshot.contract_service_units, |u| u.id),
     })
+}
+
+/// An array serialized in the order of its ids (a stable sort). Arrays that are in that order
+/// already, as Autotask lists them, are serialized as they are, with no vector of references.
+struct ById<'a, T>(&'a [T], fn(&T) -> i64);
+
+impl<T: Serialize> Serialize for ById<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let ById(items, id) = *self;
+        if items.is_sorted_by_key(id) {
+            serializer.collect_seq(items)
+        } else {
+            let mut sorted: Vec<&T> = items.iter().collect();
+            sorted.sort_by_key(|item| id(item));
+            serializer.collect_seq(sorted)
+        }
+    }
 }
 
 type BillingOrder<'a> = (&'a str, Option<&'a str>, &'a str, bool, u32, u32);

@@ -17,7 +17,8 @@ const USAGE: &str = "usage:
   cargo xtask gen --customers N --rows-per-customer M --seed S --out DIR
                                          write a synthetic atria.json + autotask.json + job.yaml
   cargo xtask bench [--runs N]           time `billsync plan` (release build) on 100k and 1M
-                                         generated rows; medians and peak memory vs targets
+                                         generated rows beside the parse floor and jq, in turn;
+                                         medians, ratios and peak memory vs targets
   cargo xtask bench-online [--customers N] [--rows-per-customer M] [--latency-ms L] [--runs R]
                                          fetch and apply against both mocks with L ms added to
                                          each request: calls vs budgets and a per-customer loop,

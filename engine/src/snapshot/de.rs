@@ -1,12 +1,63 @@
 //! Deserializers for the snapshot values whose wire form is looser or easier to get wrong than
 //! their type: counts written as integral floats, Autotask's midnight timestamps, calendar dates.
 //! Each error says what is expected and what was found; the caller adds the JSON path.
+//! Also the big arrays' deserializer, which sizes each array once (see [`presized_vec`]).
 
+use std::cell::Cell;
 use std::fmt;
+use std::marker::PhantomData;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use serde::Deserializer;
-use serde::de::{self, Visitor};
+use serde::de::{self, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+thread_local! {
+    /// The length in bytes of the document being parsed on this thread (0: unknown).
+    static DOCUMENT_BYTES: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Runs `parse` with `bytes` as this thread's document length, for [`presized_vec`].
+pub fn with_document_length<T>(bytes: usize, parse: impl FnOnce() -> T) -> T {
+    let outer = DOCUMENT_BYTES.replace(bytes);
+    let result = parse();
+    DOCUMENT_BYTES.set(outer);
+    result
+}
+
+/// The fewest bytes one element of an array can take in JSON: its required keys alone.
+pub trait MinJsonBytes {
+    const MIN_JSON_BYTES: usize;
+}
+
+/// A big array (a million billing rows) allocated once: an array in a document of n bytes holds
+/// at most n / `MIN_JSON_BYTES` elements, so that much is reserved up front. Pages never written
+/// are never touched, so memory in use is what the elements fill; growing by doubling instead
+/// copied every array several times into fresh pages, the largest cost of a big load.
+pub fn presized_vec<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + MinJsonBytes,
+{
+    struct Elements<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de> + MinJsonBytes> Visitor<'de> for Elements<T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            // What serde says for a `Vec`, so that an error reads the same as before.
+            f.write_str("a sequence")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let bound = DOCUMENT_BYTES.get() / T::MIN_JSON_BYTES.max(1);
+            let mut elements = Vec::with_capacity(seq.size_hint().unwrap_or(bound));
+            while let Some(element) = seq.next_element()? {
+                elements.push(element);
+            }
+            Ok(elements)
+        }
+    }
+    deserializer.deserialize_seq(Elements(PhantomData))
+}
 
 /// A count of units: a whole number from 0 to `u32::MAX`. `5.0` is the integer 5, as in JSON
 /// Schema (Autotask itself sends units as `3.0000`); `5.5` and `-1` are refused.
@@ -68,8 +119,31 @@ impl Visitor<'_> for Timestamp {
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<DateTime<Utc>, E> {
-        text.parse::<DateTime<Utc>>().map_err(|_| E::custom(timestamp_error(text)))
+        match utc_seconds(text) {
+            Some(time) => Ok(time),
+            None => text.parse::<DateTime<Utc>>().map_err(|_| E::custom(timestamp_error(text))),
+        }
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, the form Autotask and billsync write, read without chrono's general
+/// parser (a big snapshot holds millions); any other form goes to that parser.
+fn utc_seconds(text: &str) -> Option<DateTime<Utc>> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 20 || bytes[4] != b'-' || bytes[7] != b'-' || bytes[10] != b'T' || bytes[19] != b'Z' {
+        return None;
+    }
+    if bytes[13] != b':' || bytes[16] != b':' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        bytes[range].iter().try_fold(0_u32, |value, &byte| {
+            byte.is_ascii_digit().then(|| value * 10 + u32::from(byte - b'0'))
+        })
+    };
+    let date = NaiveDate::from_ymd_opt(i32::try_from(number(0..4)?).ok()?, number(5..7)?, number(8..10)?)?;
+    let time = chrono::NaiveTime::from_hms_opt(number(11..13)?, number(14..16)?, number(17..19)?)?;
+    Some(date.and_time(time).and_utc())
 }
 
 /// An RFC 3339 timestamp with an offset. Autotask's calendar dates arrive as midnight UTC.

@@ -155,3 +155,55 @@ fn the_top_level_and_the_period_stay_strict() {
         "$.format: expected `billsync.autotask/v1`, found `billsync.autotask/v2`",
     );
 }
+
+/// `de::presized_vec` reserves document length ÷ `MIN_JSON_BYTES` elements: the smallest element
+/// that loads (required keys only, shortest values) must be at least that long.
+#[test]
+fn the_smallest_loadable_elements_are_no_shorter_than_the_array_bound_assumes() {
+    fn check<T: serde::de::DeserializeOwned + de::MinJsonBytes>(smallest: &str) {
+        serde_json::from_str::<T>(smallest).expect("the smallest element loads");
+        assert!(smallest.len() >= T::MIN_JSON_BYTES, "{smallest} is shorter than {}", T::MIN_JSON_BYTES);
+    }
+    check::<BillingRow>(
+        r#"{"customerCode":"","summaryGrouping":"","billable":true,"lastMonthCount":0,"thisMonthCount":0}"#,
+    );
+    check::<ContractService>(r#"{"id":0,"contractID":0,"serviceID":0}"#);
+    check::<ContractServiceUnit>(
+        r#"{"id":0,"contractID":0,"contractServiceID":0,"serviceID":0,"startDate":"2026-01-01T00:00:00Z","endDate":"2026-01-01T00:00:00Z","units":0}"#,
+    );
+}
+
+/// A big array grows past the reserved bound when a document is shorter than it claims (a
+/// caller's wrong hint costs a copy, never a row).
+#[test]
+fn an_array_longer_than_its_reserved_bound_still_loads_every_row() {
+    let bytes = edited(SnapshotKind::Atria, |value| {
+        let row = value["billing"][0].clone();
+        value["billing"] = Value::Array(vec![row; 500]);
+    });
+    let atria = de::with_document_length(1, || serde_json::from_slice::<AtriaSnapshot>(&bytes))
+        .expect("the snapshot loads");
+    assert_eq!(atria.billing.len(), 500);
+}
+
+/// The fast reading of `YYYY-MM-DDTHH:MM:SSZ` gives what chrono's parser gives, and leaves every
+/// other form (and every impossible date or time) to it.
+#[test]
+fn timestamps_read_fast_are_the_timestamps_chrono_reads() {
+    for text in [
+        "2026-11-25T00:00:00Z",
+        "2024-02-29T23:59:59Z",
+        "2026-11-25T13:45:07Z",
+        "2026-11-25T00:00:00.5Z",
+        "2026-11-25T00:00:00+02:00",
+        "2026-11-25t00:00:00z",
+        "2025-02-29T00:00:00Z",
+        "2026-11-25T24:00:00Z",
+        "2026-13-01T00:00:00Z",
+        "2026-1a-01T00:00:00Z",
+        "+026-11-25T00:00:00Z",
+    ] {
+        let fast: Result<DateTime<Utc>, serde_json::Error> = de::timestamp(serde_json::json!(text));
+        assert_eq!(fast.ok(), text.parse::<DateTime<Utc>>().ok(), "{text}");
+    }
+}
