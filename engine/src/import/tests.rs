@@ -267,36 +267,43 @@ const XLSX_HEADER: [W; 10] = [
     W::T("ResultCount"),
 ];
 
+/// Two rows as a spreadsheet types them: counts and the account code as floats, one SKU a
+/// number, one empty, one count typed as text.
+const ASP_ROWS: [&[W]; 2] = [
+    &[
+        W::T("ASP"),
+        W::T("ASP Cloud"),
+        W::N(29683541.0),
+        W::N(12.0),
+        W::T("Yes"),
+        W::T("M365"),
+        W::N(20.0),
+        W::N(5.0),
+        W::N(25.0),
+        W::N(2.0),
+    ],
+    &[
+        W::T("ASP"),
+        W::T("ASP Cloud"),
+        W::N(29683541.0),
+        W::None,
+        W::T("yes"),
+        W::T("Tenants"),
+        W::T("1"),
+        W::N(0.0),
+        W::N(1.0),
+        W::N(2.0),
+    ],
+];
+
 #[test]
 fn xlsx_numbers_are_floats_and_skus_may_be_numbers() {
     let bytes = workbook(&[(
         "Summary",
         &[
             &XLSX_HEADER,
-            &[
-                W::T("ASP"),
-                W::T("ASP Cloud"),
-                W::N(29683541.0),
-                W::N(12.0),
-                W::T("Yes"),
-                W::T("M365"),
-                W::N(20.0),
-                W::N(5.0),
-                W::N(25.0),
-                W::N(2.0),
-            ],
-            &[
-                W::T("ASP"),
-                W::T("ASP Cloud"),
-                W::N(29683541.0),
-                W::None,
-                W::T("yes"),
-                W::T("Tenants"),
-                W::T("1"),
-                W::N(0.0),
-                W::N(1.0),
-                W::N(2.0),
-            ],
+            ASP_ROWS[0],
+            ASP_ROWS[1],
             &[W::T("Other"), W::T("Other Ltd"), W::None, W::T("M-E3"), W::T("No"), W::None, W::N(0.0)],
         ],
     )]);
@@ -305,36 +312,7 @@ fn xlsx_numbers_are_floats_and_skus_may_be_numbers() {
         None,
         "row 4, column \"This Month Count\" (I4): expected a whole number of at least 0, found an empty cell\n",
     );
-    let bytes = workbook(&[(
-        "Summary",
-        &[
-            &XLSX_HEADER,
-            &[
-                W::T("ASP"),
-                W::T("ASP Cloud"),
-                W::N(29683541.0),
-                W::N(12.0),
-                W::T("Yes"),
-                W::T("M365"),
-                W::N(20.0),
-                W::N(5.0),
-                W::N(25.0),
-                W::N(2.0),
-            ],
-            &[
-                W::T("ASP"),
-                W::T("ASP Cloud"),
-                W::N(29683541.0),
-                W::None,
-                W::T("yes"),
-                W::T("Tenants"),
-                W::T("1"),
-                W::N(0.0),
-                W::N(1.0),
-                W::N(2.0),
-            ],
-        ],
-    )]);
+    let bytes = workbook(&[("Summary", &[&XLSX_HEADER, ASP_ROWS[0], ASP_ROWS[1]])]);
     check_xlsx(
         &bytes,
         None,
