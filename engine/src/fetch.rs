@@ -26,7 +26,7 @@ use crate::atria::{AtriaClient, AtriaError};
 use crate::autotask::{AutotaskClient, ClientError, ClientOptions, wire};
 use crate::codes::Code;
 use crate::problems::{Problem, Problems};
-use crate::secrets::{self, AutotaskCredentials, SecretErrors};
+use crate::secrets::{self, AutotaskCredentials, Scrubber, SecretErrors};
 use crate::snapshot::{self, AUTOTASK_FORMAT, AtriaSnapshot, AutotaskSnapshot};
 use crate::spec::{CustomerMatch, JobSpec, SkuField};
 
@@ -66,6 +66,8 @@ pub struct Fetched {
     pub autotask: AutotaskSnapshot,
     pub atria_requests: u64,
     pub autotask_requests: u64,
+    /// The credentials' forms, so that a problem quoting a fetched value never shows one.
+    scrubber: Scrubber,
 }
 
 /// The two snapshot files, serialized and checked by re-parsing them as the offline core does.
@@ -102,10 +104,22 @@ impl Fetched {
         let mut autotask = serde_json::to_vec_pretty(&self.autotask).map_err(invalid("autotask.json"))?;
         atria.push(b'\n');
         autotask.push(b'\n');
-        snapshot::parse_atria(&atria)
-            .map_err(|problems| FetchError::Invalid { file: "atria.json", problems })?;
-        snapshot::parse_autotask(&autotask)
-            .map_err(|problems| FetchError::Invalid { file: "autotask.json", problems })?;
+        // A problem may quote what the server sent, and a server may echo a credential.
+        let scrubbed = |file: &'static str| {
+            move |problems: Problems| {
+                let mut clean = Problems::default();
+                for problem in problems.iter() {
+                    clean.push(Problem {
+                        file: problem.file.clone(),
+                        place: self.scrubber.scrub(&problem.place),
+                        message: self.scrubber.scrub(&problem.message),
+                    });
+                }
+                FetchError::Invalid { file, problems: clean }
+            }
+        };
+        snapshot::parse_atria(&atria).map_err(scrubbed("atria.json"))?;
+        snapshot::parse_autotask(&autotask).map_err(scrubbed("autotask.json"))?;
         Ok(SnapshotFiles { atria, autotask })
     }
 }
@@ -128,6 +142,8 @@ pub async fn fetch(spec: &JobSpec, options: ClientOptions) -> Result<Fetched, Fe
         }
     };
 
+    let scrubber =
+        Scrubber::new([&token, &credentials.username, &credentials.secret, &credentials.integration_code]);
     let atria_client = AtriaClient::connect(atria_connection, token, options)?;
     let atria = atria_client.snapshot(spec.billing_period).await?;
 
@@ -138,6 +154,7 @@ pub async fn fetch(spec: &JobSpec, options: ClientOptions) -> Result<Fetched, Fe
         autotask,
         atria_requests: atria_client.request_count(),
         autotask_requests: autotask_client.request_count(),
+        scrubber,
     })
 }
 
@@ -217,4 +234,35 @@ pub async fn fetch_autotask(
         contract_services: lines.into_iter().map(Into::into).collect(),
         contract_service_units: units.into_iter().map(Into::into).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::Secret;
+
+    /// A fetched snapshot that fails validation is reported with what the server sent, and the
+    /// server may have sent a credential: the report never shows one, nor a piece of one.
+    #[test]
+    fn an_invalid_fetched_snapshot_is_reported_without_the_credentials() {
+        let canary = "canary-S3cr3t-\"quoted\"-and-long-enough";
+        let seed = include_str!("../../fixtures/seed-example/atria.json");
+        let mut atria = snapshot::parse_atria(seed.as_bytes()).expect("the seed parses");
+        atria.billing[0].customer_code = format!("echo {canary} echo");
+        let autotask = include_str!("../../fixtures/seed-example/autotask.json");
+        let fetched = Fetched {
+            atria,
+            autotask: snapshot::parse_autotask(autotask.as_bytes()).expect("the seed parses"),
+            atria_requests: 0,
+            autotask_requests: 0,
+            scrubber: Scrubber::new([&Secret::new(canary)]),
+        };
+        let Err(error) = fetched.to_files() else { panic!("the snapshot is invalid") };
+        let text = error.to_string();
+        assert!(text.contains("is not in `customers`"), "{text}");
+        for piece in canary.as_bytes().windows(8) {
+            let piece = std::str::from_utf8(piece).expect("ASCII");
+            assert!(!text.contains(piece), "`{piece}` of the secret in: {text}");
+        }
+    }
 }
