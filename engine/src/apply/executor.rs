@@ -344,6 +344,10 @@ async fn run(
         creates.iter().filter_map(|&index| changes[index].contract_id).collect();
     create_contracts.sort_unstable();
     create_contracts.dedup();
+    let mut create_services: Vec<i64> =
+        creates.iter().filter_map(|&index| changes[index].service_id).collect();
+    create_services.sort_unstable();
+    create_services.dedup();
     let writes = (pending.len() + creates.len()) as u64;
     let reads =
         2 * changes.len().div_ceil(IN_CHUNK) as u64 + create_contracts.len().div_ceil(IN_CHUNK) as u64;
@@ -362,7 +366,7 @@ async fn run(
     // for the service may exist already (an earlier run, its journal lost; someone else).
     let mut found: BTreeMap<usize, FoundLine> = BTreeMap::new();
     if !create_contracts.is_empty() {
-        let existing = breaker.bounded(lines_of(client, &create_contracts)).await??;
+        let existing = breaker.bounded(lines_of(client, &create_contracts, &create_services)).await??;
         for &index in &creates {
             let action = changes[index];
             let mut matching = existing.iter().filter(|line| {
@@ -513,11 +517,31 @@ async fn units_of(client: &AutotaskClient, lines: &[i64]) -> Result<Vec<Contract
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
-/// The lines of these contracts.
-async fn lines_of(client: &AutotaskClient, contracts: &[i64]) -> Result<Vec<ContractService>, ClientError> {
-    let lines: Vec<wire::ContractService> =
-        client.query_in("ContractServices", "contractID", contracts).await?;
-    Ok(lines.into_iter().map(Into::into).collect())
+/// The lines of these contracts for these services: the only lines a planned create can meet.
+/// Filtering by service too keeps the answer to the few lines that matter (usually none), so the
+/// read is one page per 500 contracts rather than every line of every such contract.
+async fn lines_of(
+    client: &AutotaskClient,
+    contracts: &[i64],
+    services: &[i64],
+) -> Result<Vec<ContractService>, ClientError> {
+    // One `in` holds at most 500 values; past that, every line of the contracts.
+    if services.len() > IN_CHUNK {
+        let lines: Vec<wire::ContractService> =
+            client.query_in("ContractServices", "contractID", contracts).await?;
+        return Ok(lines.into_iter().map(Into::into).collect());
+    }
+    let reads = contracts.chunks(IN_CHUNK).map(|chunk| {
+        client.query::<wire::ContractService>(
+            "ContractServices",
+            json!([
+                { "op": "in", "field": "contractID", "value": chunk },
+                { "op": "in", "field": "serviceID", "value": services },
+            ]),
+        )
+    });
+    let pages = futures::future::try_join_all(reads).await?;
+    Ok(pages.into_iter().flatten().map(Into::into).collect())
 }
 
 fn action_effective(action: &Action) -> DateTime<Utc> {
@@ -639,7 +663,10 @@ async fn create_line(context: &Context<'_>, action: &Action, key: &str) -> Resul
                 return Ok(Some(line));
             }
             Err(ClientError::Ambiguous { message, .. }) => {
-                let lines = context.breaker.bounded(lines_of(context.client, &[contract_id])).await??;
+                let lines = context
+                    .breaker
+                    .bounded(lines_of(context.client, &[contract_id], &[service_id]))
+                    .await??;
                 if let Some(line) = lines.iter().find(|line| line.service_id == service_id) {
                     context.breaker.progress();
                     return Ok(Some(line.id));
