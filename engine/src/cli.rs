@@ -9,12 +9,12 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::compile::{CompileInput, compile};
+use crate::compile::{CompileInput, compile_undigested};
 use crate::files::write_atomically;
 use crate::online::load_spec;
 use crate::plan::Plan;
 use crate::render::markdown::{MarkdownOptions, markdown};
-use crate::render::{TableOptions, TextOptions, colour, diff, plan_diff, text, write_text};
+use crate::render::{TableOptions, TextOptions, colour, diff, plan_diff, text, write_body, write_header};
 use crate::{codes::LogLevel, snapshot, spec};
 
 #[derive(Debug, Parser)]
@@ -557,10 +557,23 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
             (spec, fetched.atria, fetched.autotask)
         }
     };
-    let plan = compile(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of })
-        .with_context(|| format!("{}: billingPeriod", args.spec.display()))?;
+    let mut plan =
+        compile_undigested(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of })
+            .with_context(|| format!("{}: billingPeriod", args.spec.display()))?;
     // The snapshots are not needed past this point; a big run's peak memory drops with them.
     drop((atria, autotask));
+    // The digest (all of the plan serialized and hashed) and the text body (which does not show
+    // it) are made side by side; only the three header lines wait for the digest.
+    let plain_text = !args.json && !args.color.wanted();
+    let (digest, body) = std::thread::scope(|scope| {
+        let digest = scope.spawn(|| plan.content_digest());
+        let body = plain_text.then(|| {
+            let mut body = Vec::new();
+            write_body(&plan, TextOptions::default(), &mut body).map(|()| body)
+        });
+        (digest.join().expect("hashing does not panic"), body)
+    });
+    plan.digest = digest;
     if let Some(out) = &args.out {
         write_atomically(out, |file| plan.write_json(file))?;
     }
@@ -579,7 +592,11 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     } else if args.color.wanted() {
         print(&colour::plan_text(&text(&plan, TextOptions::default())))?;
     } else {
-        print_with(|stdout| write_text(&plan, TextOptions::default(), stdout))?;
+        let body = body.expect("rendered for plain text").context("rendering the plan")?;
+        print_with(|stdout| {
+            write_header(&plan, &mut *stdout)?;
+            stdout.write_all(&body)
+        })?;
     }
     Ok(if args.detailed_exitcode && plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }

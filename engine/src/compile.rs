@@ -43,12 +43,22 @@ pub enum CompileError {
 pub type Provenance = Vec<Vec<usize>>;
 
 pub fn compile(input: CompileInput<'_>) -> Result<Plan, CompileError> {
+    let mut plan = compile_undigested(input)?;
+    plan.digest = plan.content_digest();
+    Ok(plan)
+}
+
+/// [`compile`] without the plan's `digest` (left empty): the caller computes it with
+/// [`Plan::content_digest`], alongside other work (a big plan's digest hashes hundreds of
+/// megabytes while its text is rendered).
+pub fn compile_undigested(input: CompileInput<'_>) -> Result<Plan, CompileError> {
     compile_inner(input).map(|(plan, _)| plan)
 }
 
 /// [`compile`], and which plan action accounts for each billing row (for tests and audits).
 pub fn compile_with_provenance(input: CompileInput<'_>) -> Result<(Plan, Provenance), CompileError> {
-    let (plan, rows) = compile_inner(input)?;
+    let (mut plan, rows) = compile_inner(input)?;
+    plan.digest = plan.content_digest();
     let mut provenance = vec![Vec::new(); input.atria.billing.len()];
     for (action_index, &(start, end)) in rows.of_actions.iter().enumerate() {
         for &row in &rows.arena[start as usize..end as usize] {
@@ -97,7 +107,7 @@ fn compile_inner(input: CompileInput<'_>) -> Result<(Plan, ActionRows), CompileE
         }
         hex::encode(hasher.finalize())
     };
-    let mut plan = Plan {
+    let plan = Plan {
         format: PLAN_FORMAT.to_owned(),
         plan_id,
         digest: String::new(),
@@ -110,7 +120,6 @@ fn compile_inner(input: CompileInput<'_>) -> Result<(Plan, ActionRows), CompileE
         actions,
         log,
     };
-    plan.digest = plan.content_digest();
     Ok((plan, rows))
 }
 

@@ -223,7 +223,11 @@ pub struct Action {
     pub from: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::snapshot::ser::optional_timestamp"
+    )]
     pub effective_date: Option<DateTime<Utc>>,
     /// For a change: the line's `adjustedPrice`, else its `unitPrice`, else the service's;
     /// `null` when none of them is set (the amount is then unknown, never 0). Absent on
@@ -295,26 +299,43 @@ struct Content<'a> {
 
 /// Hands the serialized JSON to a hashing thread in 1 MiB blocks: a big plan (1M rows, hundreds
 /// of megabytes) is hashed while it is still being serialized, and never held in memory whole.
+/// The hashing thread hands each block back to be filled again, so the same few blocks serve
+/// the whole plan.
 struct HashWriter {
     block: Vec<u8>,
-    blocks: std::sync::mpsc::SyncSender<Vec<u8>>,
+    full: std::sync::mpsc::SyncSender<Vec<u8>>,
+    empty: std::sync::mpsc::Receiver<Vec<u8>>,
 }
 
 const HASH_BLOCK: usize = 1 << 20;
 
+impl HashWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        let next = self.empty.try_recv().unwrap_or_else(|_| Vec::with_capacity(HASH_BLOCK + 4096));
+        let block = std::mem::replace(&mut self.block, next);
+        self.full.send(block).map_err(|_| std::io::Error::other("the hashing thread stopped"))
+    }
+}
+
 impl std::io::Write for HashWriter {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.write_all(bytes)?;
+        Ok(bytes.len())
+    }
+
+    // serde_json writes every token with `write_all`: one copy, no loop over `write`.
+    #[inline]
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.block.extend_from_slice(bytes);
         if self.block.len() >= HASH_BLOCK {
-            self.flush()?;
+            self.send()?;
         }
-        Ok(bytes.len())
+        Ok(())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         if !self.block.is_empty() {
-            let block = std::mem::replace(&mut self.block, Vec::with_capacity(HASH_BLOCK + 4096));
-            self.blocks.send(block).map_err(|_| std::io::Error::other("the hashing thread stopped"))?;
+            self.send()?;
         }
         Ok(())
     }
@@ -351,16 +372,20 @@ impl Plan {
             actions: &self.actions,
             log: &self.log,
         };
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let (full, to_hash) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let (hashed, empty) = std::sync::mpsc::channel::<Vec<u8>>();
         std::thread::scope(|scope| {
             let hashing = scope.spawn(move || {
                 let mut hasher = Sha256::new();
-                for block in receiver {
+                for mut block in to_hash {
                     hasher.update(&block);
+                    block.clear();
+                    // The serializer may be done already; then the block is simply freed.
+                    let _ = hashed.send(block);
                 }
                 hex::encode(hasher.finalize())
             });
-            let mut writer = HashWriter { block: Vec::with_capacity(HASH_BLOCK + 4096), blocks: sender };
+            let mut writer = HashWriter { block: Vec::with_capacity(HASH_BLOCK + 4096), full, empty };
             serde_json::to_writer(&mut writer, &content).expect("plans always serialize");
             std::io::Write::flush(&mut writer).expect("the hashing thread runs until the sender is dropped");
             drop(writer);

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::problems::{Problem, Problems};
 
 mod de;
+pub(crate) mod ser;
 
 pub const ATRIA_FORMAT: &str = "billsync.atria/v1";
 pub const AUTOTASK_FORMAT: &str = "billsync.autotask/v1";
@@ -139,10 +140,10 @@ pub struct Contract {
     /// 1 = active.
     pub status: i32,
     /// A calendar date, sent as midnight.
-    #[serde(rename = "startDate", deserialize_with = "de::timestamp")]
+    #[serde(rename = "startDate", deserialize_with = "de::timestamp", serialize_with = "ser::timestamp")]
     pub start_date: DateTime<Utc>,
     /// A calendar date, sent as midnight; the contract runs through that whole day.
-    #[serde(rename = "endDate", deserialize_with = "de::timestamp")]
+    #[serde(rename = "endDate", deserialize_with = "de::timestamp", serialize_with = "ser::timestamp")]
     pub end_date: DateTime<Utc>,
 }
 
@@ -193,10 +194,10 @@ pub struct ContractServiceUnit {
     pub contract_service_id: i64,
     #[serde(rename = "serviceID")]
     pub service_id: i64,
-    #[serde(rename = "startDate", deserialize_with = "de::timestamp")]
+    #[serde(rename = "startDate", deserialize_with = "de::timestamp", serialize_with = "ser::timestamp")]
     pub start_date: DateTime<Utc>,
     /// Inclusive, by calendar date: Autotask sends the row's last day as midnight.
-    #[serde(rename = "endDate", deserialize_with = "de::timestamp")]
+    #[serde(rename = "endDate", deserialize_with = "de::timestamp", serialize_with = "ser::timestamp")]
     pub end_date: DateTime<Utc>,
     /// Autotask sends `3.0000`: an integral number is accepted, as JSON Schema counts it.
     #[serde(deserialize_with = "de::count")]
@@ -205,7 +206,12 @@ pub struct ContractServiceUnit {
     pub price: Option<f64>,
     #[serde(default)]
     pub cost: Option<f64>,
-    #[serde(rename = "approveAndPostDate", default, deserialize_with = "de::optional_timestamp")]
+    #[serde(
+        rename = "approveAndPostDate",
+        default,
+        deserialize_with = "de::optional_timestamp",
+        serialize_with = "ser::optional_timestamp"
+    )]
     pub approve_and_post_date: Option<DateTime<Utc>>,
 }
 

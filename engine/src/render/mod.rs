@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 
-pub use self::text::{TextOptions, summary_line, text, write_text};
+pub use self::text::{TextOptions, summary_line, text, write_body, write_header, write_text};
 use crate::codes::{Code, LogLevel};
 use crate::plan::{ActionKind, Plan};
 pub use crate::terminal::{escape_controls, escape_controls_line};

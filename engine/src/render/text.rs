@@ -26,8 +26,13 @@ pub fn text(plan: &Plan, options: TextOptions) -> String {
 /// [`text`], written straight to `writer` (a big plan's text need not sit in memory).
 pub fn write_text(plan: &Plan, options: TextOptions, writer: impl std::io::Write) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, writer);
-    let log_level = options.log_level.unwrap_or(plan.settings.log_level);
-    let show_unchanged = LogLevel::Verbose.shown_at(log_level);
+    write_header(plan, &mut out)?;
+    write_body(plan, options, &mut out)?;
+    out.flush()
+}
+
+/// The three header lines: plan id and job, period and dates, digest.
+pub fn write_header(plan: &Plan, mut out: impl std::io::Write) -> std::io::Result<()> {
     let period = &plan.period;
     writeln!(out, "billsync plan {} — {}", short_id(&plan.plan_id), escape_controls_line(&plan.job.label))?;
     writeln!(
@@ -43,8 +48,15 @@ pub fn write_text(plan: &Plan, options: TextOptions, writer: impl std::io::Write
         plan.settings.effective_date.format("%Y-%m-%dT%H:%M:%SZ"),
     )?;
     // What apply checks and `apply --expect-digest` binds an approval to.
-    writeln!(out, "Digest {}", plan.short_digest())?;
+    writeln!(out, "Digest {}", plan.short_digest())
+}
 
+/// Everything after the header. It does not read `digest`, so a big plan's body can be rendered
+/// while its digest is still being computed.
+pub fn write_body(plan: &Plan, options: TextOptions, writer: impl std::io::Write) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, writer);
+    let log_level = options.log_level.unwrap_or(plan.settings.log_level);
+    let show_unchanged = LogLevel::Verbose.shown_at(log_level);
     let deprovisioned = deprovisioned_customers(plan);
     let shown = |action: &&Action| show_unchanged || action.kind != ActionKind::Unchanged;
     // Align the `from → to` column over the lines that have one.
