@@ -213,11 +213,14 @@ impl AtriaClient {
                     })
                 };
                 Ok(BillingRow {
-                    customer_code: view.customer_code.ok_or_else(|| {
-                        AtriaError::Decode(format!("billing row {index}: `customerCode` is null"))
-                    })?,
-                    product_sku: view.product_sku,
-                    summary_grouping: view.summary_grouping,
+                    customer_code: view
+                        .customer_code
+                        .ok_or_else(|| {
+                            AtriaError::Decode(format!("billing row {index}: `customerCode` is null"))
+                        })?
+                        .into(),
+                    product_sku: view.product_sku.map(Into::into),
+                    summary_grouping: view.summary_grouping.into(),
                     billable: view.billable,
                     last_month_count: count("lastMonthCount", view.last_month_count)?,
                     this_month_count: count("thisMonthCount", view.this_month_count)?,

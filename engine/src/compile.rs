@@ -4,6 +4,7 @@
 //! DESIGN.md's "Compile semantics" is the reference; the step numbers below follow it.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt as _};
 
@@ -167,7 +168,7 @@ fn decide_all(
     let mut rows_in_scope = 0;
     for (row_index, row) in atria.billing.iter().enumerate() {
         if row.billable && in_scope(&row.customer_code) {
-            rows_by_customer.entry(row.customer_code.as_str()).or_default().push(row_index);
+            rows_by_customer.entry(&*row.customer_code).or_default().push(row_index);
             rows_in_scope += 1;
         }
     }
@@ -252,8 +253,13 @@ fn decide_all(
     (compiler.actions, log, rows)
 }
 
-fn entry(code: Code, customer_code: Option<&str>, message: String) -> LogEntry {
-    LogEntry { code, level: code.level(), customer_code: customer_code.map(str::to_owned), message }
+fn entry(code: Code, customer_code: Option<&str>, message: impl Into<Arc<str>>) -> LogEntry {
+    LogEntry {
+        code,
+        level: code.level(),
+        customer_code: customer_code.map(str::to_owned),
+        message: message.into(),
+    }
 }
 
 type SortKey<'a> =
@@ -376,7 +382,7 @@ struct Compiler<'a> {
     index: &'a Index<'a>,
     effective_date: DateTime<Utc>,
     /// SKU → resolution, so a million rows resolve a few thousand distinct SKUs once each.
-    resolved: HashMap<Option<String>, Resolution>,
+    resolved: HashMap<Option<Arc<str>>, Resolution>,
     actions: Vec<Action>,
     /// The billing rows of each action: a range of `row_arena`, one per action.
     action_rows: Vec<(u32, u32)>,
@@ -431,9 +437,6 @@ impl<'a> Compiler<'a> {
         code: Code,
         fill: ActionFill,
     ) -> usize {
-        // A message built from its template has room to spare; the plan keeps 790k of them on a
-        // big run, so each is kept at its length.
-        let fill = ActionFill { message: fill.message.as_str().to_owned(), ..fill };
         let action = Action {
             kind,
             code,
@@ -451,7 +454,8 @@ impl<'a> Compiler<'a> {
             unit_price: None,
             monthly_amount_change: None,
             prorated_amount_change: None,
-            message: fill.message,
+            // Kept at its length, and shared with the action's log entry: a big plan holds 790k.
+            message: fill.message.into(),
         };
         let action = if kind.is_change() { self.priced(action) } else { action };
         let start = self.row_arena.len() as u32;
@@ -576,13 +580,13 @@ impl<'a> Compiler<'a> {
         for &row_index in rows {
             let row = &atria.billing[row_index];
             let sku_text = row.product_sku.as_deref().unwrap_or_default();
-            let line_description = row.summary_grouping.as_str();
+            let line_description = &*row.summary_grouping;
             match self.resolve(row) {
                 Resolution::NoSku => {
                     let message =
                         Code::AT07.message(&[("customerName", name), ("lineDescription", line_description)]);
                     let fill = ActionFill {
-                        description: Some(row.summary_grouping.clone()),
+                        description: Some(row.summary_grouping.to_string()),
                         to: Some(row.this_month_count),
                         ..ActionFill::skip(message, vec![row_index])
                     };
@@ -595,8 +599,8 @@ impl<'a> Compiler<'a> {
                         ("sku", sku_text),
                     ]);
                     let fill = ActionFill {
-                        sku: row.product_sku.clone(),
-                        description: Some(row.summary_grouping.clone()),
+                        sku: row.product_sku.as_deref().map(str::to_owned),
+                        description: Some(row.summary_grouping.to_string()),
                         to: Some(row.this_month_count),
                         ..ActionFill::skip(message, vec![row_index])
                     };
@@ -612,8 +616,8 @@ impl<'a> Compiler<'a> {
                         ("lineDescription", line_description),
                     ]);
                     let fill = ActionFill {
-                        sku: row.product_sku.clone(),
-                        description: Some(row.summary_grouping.clone()),
+                        sku: row.product_sku.as_deref().map(str::to_owned),
+                        description: Some(row.summary_grouping.to_string()),
                         to: Some(row.this_month_count),
                         ..ActionFill::skip(message, vec![row_index])
                     };
@@ -640,9 +644,7 @@ impl<'a> Compiler<'a> {
                 // Sorted, so that the message does not depend on the order of the export.
                 let mut named: Vec<(&str, u32)> = group_rows
                     .iter()
-                    .map(|&row| {
-                        (atria.billing[row].summary_grouping.as_str(), atria.billing[row].this_month_count)
-                    })
+                    .map(|&row| (&*atria.billing[row].summary_grouping, atria.billing[row].this_month_count))
                     .collect();
                 named.sort_unstable();
                 let row_names: Vec<String> =

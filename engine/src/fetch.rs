@@ -248,7 +248,7 @@ mod tests {
         let canary = "canary-S3cr3t-\"quoted\"-and-long-enough";
         let seed = include_str!("../../fixtures/seed-example/atria.json");
         let mut atria = snapshot::parse_atria(seed.as_bytes()).expect("the seed parses");
-        atria.billing[0].customer_code = format!("echo {canary} echo");
+        atria.billing[0].customer_code = format!("echo {canary} echo").into();
         let autotask = include_str!("../../fixtures/seed-example/autotask.json");
         let fetched = Fetched {
             atria,

@@ -457,7 +457,7 @@ fn run_steps(
             code: entry.code,
             level: entry.level,
             customer_code: entry.customer_code.clone(),
-            message: entry.message.clone(),
+            message: entry.message.to_string(),
         })
         .collect();
     let write_log =

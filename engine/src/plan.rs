@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -245,7 +246,8 @@ pub struct Action {
     #[serde(default, skip_serializing_if = "Option::is_none", with = "present_or_null")]
     #[schemars(with = "Option<Decimal>")]
     pub prorated_amount_change: Option<Option<Decimal>>,
-    pub message: String,
+    // Shared with the action's log entry: a big plan holds 800k of each.
+    pub message: Arc<str>,
 }
 
 /// A field that is absent (`None`), present as `null` (`Some(None)`) or present with a value:
@@ -278,7 +280,7 @@ pub struct LogEntry {
     pub level: LogLevel,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_code: Option<String>,
-    pub message: String,
+    pub message: Arc<str>,
 }
 
 /// The plan's content as the digest covers it: every field but `digest`, in the format's order.
@@ -594,7 +596,7 @@ mod tests {
         let error = label.check(None).expect_err("the label is content");
         assert!(error.to_string().starts_with("the plan changed since it was made: its content hashes to"));
         let mut message = plan.clone();
-        message.log[0].message.push('!');
+        message.log[0].message = format!("{}!", message.log[0].message).into();
         assert!(message.check(None).is_err(), "the log is content");
         let mut old = plan;
         old.digest.clear();

@@ -71,8 +71,13 @@ pub fn revert(applied: &Plan, autotask: &AutotaskSnapshot, as_of: DateTime<Utc>)
     reversal
 }
 
-fn entry(code: Code, customer_code: Option<&str>, message: String) -> LogEntry {
-    LogEntry { code, level: code.level(), customer_code: customer_code.map(str::to_owned), message }
+fn entry(code: Code, customer_code: Option<&str>, message: impl Into<std::sync::Arc<str>>) -> LogEntry {
+    LogEntry {
+        code,
+        level: code.level(),
+        customer_code: customer_code.map(str::to_owned),
+        message: message.into(),
+    }
 }
 
 /// The action that undoes one applied change.
@@ -96,13 +101,13 @@ fn opposing(action: &Action, autotask: &AutotaskSnapshot) -> Action {
         contract_service_id: line,
         from: None,
         to: None,
-        message: String::new(),
+        message: "".into(),
         ..action.clone()
     };
     let Some(line) = line else {
         let message =
             format!("{} Contract line for {name} was never created: nothing to revert", action.customer_name);
-        return Action { message, ..base };
+        return Action { message: message.into(), ..base };
     };
     let effective = action.effective_date.unwrap_or_default();
     let current = autotask.units_at(line, effective);
@@ -111,7 +116,7 @@ fn opposing(action: &Action, autotask: &AutotaskSnapshot) -> Action {
             "{} Contract line {line} for {name} is at {current}, its units before the plan: nothing to revert",
             action.customer_name
         );
-        return Action { from: Some(current), to: Some(current), message, ..base };
+        return Action { from: Some(current), to: Some(current), message: message.into(), ..base };
     }
     if current != applied_to {
         let message = Code::AT29.message(&[
@@ -121,7 +126,13 @@ fn opposing(action: &Action, autotask: &AutotaskSnapshot) -> Action {
             ("current", &current.to_string()),
             ("from", &applied_to.to_string()),
         ]);
-        return Action { kind: ActionKind::Skip, code: Code::AT29, from: Some(current), message, ..base };
+        return Action {
+            kind: ActionKind::Skip,
+            code: Code::AT29,
+            from: Some(current),
+            message: message.into(),
+            ..base
+        };
     }
     let (kind, code, message) = if original == 0 {
         let message = Code::AT13.message(&[
@@ -146,7 +157,7 @@ fn opposing(action: &Action, autotask: &AutotaskSnapshot) -> Action {
         code,
         from: Some(applied_to),
         to: Some(original),
-        message: format!("Revert: {message}"),
+        message: format!("Revert: {message}").into(),
         ..base
     }
 }

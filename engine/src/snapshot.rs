@@ -5,6 +5,7 @@
 
 use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
@@ -82,9 +83,13 @@ pub enum CustomerStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BillingRow {
-    pub customer_code: String,
-    pub product_sku: Option<String>,
-    pub summary_grouping: String,
+    // Interned: a million rows name a few thousand customers, SKUs and products.
+    #[serde(deserialize_with = "de::interned")]
+    pub customer_code: Arc<str>,
+    #[serde(default, deserialize_with = "de::optional_interned")]
+    pub product_sku: Option<Arc<str>>,
+    #[serde(deserialize_with = "de::interned")]
+    pub summary_grouping: Arc<str>,
     pub billable: bool,
     #[serde(deserialize_with = "de::count")]
     pub last_month_count: u32,
@@ -465,7 +470,7 @@ pub fn check_atria(snapshot: &AtriaSnapshot) -> Problems {
         }
     }
     for (index, row) in snapshot.billing.iter().enumerate() {
-        if !codes.contains(row.customer_code.as_str()) {
+        if !codes.contains(&*row.customer_code) {
             problems.push(Problem::at(
                 format!("$.billing[{index}].customerCode"),
                 format!("customer `{}` is not in `customers`", row.customer_code),

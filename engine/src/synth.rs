@@ -162,9 +162,10 @@ pub fn generate(config: SynthConfig) -> (AtriaSnapshot, AutotaskSnapshot) {
                 _ => Some(service_id.to_string()),
             };
             atria.billing.push(BillingRow {
-                customer_code: code.clone(),
-                product_sku,
-                summary_grouping: format!("{} (row {row_index})", PRODUCTS[service_index % PRODUCTS.len()]),
+                customer_code: code.as_str().into(),
+                product_sku: product_sku.map(Into::into),
+                summary_grouping: format!("{} (row {row_index})", PRODUCTS[service_index % PRODUCTS.len()])
+                    .into(),
                 billable: !rng.chance(4),
                 last_month_count: count.saturating_sub(rng.below(3) as u32),
                 this_month_count: count,

@@ -376,15 +376,18 @@ fn export_table(snapshot: &AtriaSnapshot) -> Vec<Vec<Field>> {
     };
     let mut table = vec![COLUMNS.iter().map(|column| Field::Text((*column).to_owned())).collect()];
     for row in &snapshot.billing {
-        let customer =
-            snapshot.customers.iter().find(|c| c.short_name == row.customer_code).expect("a known customer");
+        let customer = snapshot
+            .customers
+            .iter()
+            .find(|c| *c.short_name == *row.customer_code)
+            .expect("a known customer");
         table.push(vec![
             Field::Text(customer.short_name.clone()),
             Field::Text(customer.name.clone()),
             number_or_text(customer.billing_identifier.as_deref()),
             number_or_text(row.product_sku.as_deref()),
             Field::Text(if row.billable { "Yes" } else { "No" }.to_owned()),
-            Field::Text(row.summary_grouping.clone()),
+            Field::Text(row.summary_grouping.to_string()),
             Field::Number(f64::from(row.last_month_count)),
             Field::Number(f64::from(row.this_month_count) - f64::from(row.last_month_count)),
             Field::Number(f64::from(row.this_month_count)),

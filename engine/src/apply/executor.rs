@@ -741,7 +741,7 @@ async fn post_adjustment(
                     item_id: Some(item_id),
                     at: Utc::now(),
                 })?;
-                context.log(action.code, action, action.message.clone());
+                context.log(action.code, action, action.message.to_string());
                 return Ok(Outcome::Applied { line });
             }
             Err(ClientError::Ambiguous { message: problem, .. }) => {
@@ -749,7 +749,7 @@ async fn post_adjustment(
                 if current == to {
                     context.breaker.progress();
                     context.record(Record::Done { key: key.to_owned(), item_id: None, at: Utc::now() })?;
-                    context.log(action.code, action, action.message.clone());
+                    context.log(action.code, action, action.message.to_string());
                     return Ok(Outcome::Applied { line });
                 }
                 if current != from {

@@ -75,7 +75,7 @@ fn without_allow_create_a_missing_line_is_at12() {
             spec.allow_create_items = false;
             atria
                 .billing
-                .retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("31"));
+                .retain(|row| &*row.customer_code == "ASP" && row.product_sku.as_deref() == Some("31"));
         },
         "
 ASP skip AT12 31 →4
@@ -86,7 +86,7 @@ log AT22 AT01 AT12 AT20 AT21 AT24",
 /// Keeps ASP's Microsoft 365 row only, and splits its line as an earlier adjustment on
 /// 2026-11-10 would have: 20 units, then 22.
 fn split_asp_m365_line(atria: &mut AtriaSnapshot, autotask: &mut AutotaskSnapshot) {
-    atria.billing.retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
+    atria.billing.retain(|row| &*row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
     let mut tail = autotask.contract_service_units[0].clone();
     autotask.contract_service_units[0].end_date = "2026-11-09T23:59:59Z".parse().expect("time");
     tail.id = 7100;
@@ -119,7 +119,7 @@ fn a_prorated_run_on_a_unit_rows_last_day_reads_its_units() {
             spec.pro_rated_transactions = true;
             atria
                 .billing
-                .retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
+                .retain(|row| &*row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
             let row =
                 autotask.contract_service_units.iter_mut().find(|row| row.id == 7001).expect("row 7001");
             row.end_date = "2026-11-25T00:00:00Z".parse().expect("a valid time");
@@ -136,7 +136,7 @@ fn a_contract_ending_on_the_first_day_of_the_period_is_still_in_force() {
         |_, atria, autotask| {
             atria
                 .billing
-                .retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
+                .retain(|row| &*row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
             let contract = autotask.contracts.iter_mut().find(|contract| contract.id == 991).expect("991");
             contract.end_date = "2026-10-26T00:00:00Z".parse().expect("a valid time");
         },
@@ -180,7 +180,7 @@ fn an_override_contract_of_another_company_is_at06() {
         |spec, atria, _| {
             let pick = CustomerOverride { contract_id: Some(992), skip: false };
             spec.overrides.insert("ASP".to_owned(), pick);
-            atria.billing.retain(|row| row.customer_code == "ASP");
+            atria.billing.retain(|row| &*row.customer_code == "ASP");
         },
         "
 ASP skip AT06 -
@@ -214,13 +214,13 @@ fn a_sku_map_bundle_sums_rows_and_a_map_to_a_missing_service_is_at08() {
             spec.sku_map.insert("GONE".to_owned(), 404);
             atria
                 .billing
-                .retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
+                .retain(|row| &*row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
             let mut legacy = atria.billing[0].clone();
-            atria.billing[0].product_sku = Some("M365-BP-NCE".to_owned());
-            legacy.product_sku = Some("M365-BP-LEGACY".to_owned());
+            atria.billing[0].product_sku = Some("M365-BP-NCE".into());
+            legacy.product_sku = Some("M365-BP-LEGACY".into());
             legacy.this_month_count = 3;
             let mut gone = legacy.clone();
-            gone.product_sku = Some("GONE".to_owned());
+            gone.product_sku = Some("GONE".into());
             atria.billing.extend([legacy, gone]);
         },
         "
@@ -237,11 +237,11 @@ fn a_sum_above_int32_is_at35_naming_its_rows() {
             spec.sku_map.insert("M365-BP-NCE".to_owned(), 12);
             atria
                 .billing
-                .retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
+                .retain(|row| &*row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
             let mut second = atria.billing[0].clone();
             atria.billing[0].this_month_count = 2_000_000_000;
-            second.product_sku = Some("M365-BP-NCE".to_owned());
-            second.summary_grouping = "M365 BP (NCE)".to_owned();
+            second.product_sku = Some("M365-BP-NCE".into());
+            second.summary_grouping = "M365 BP (NCE)".into();
             second.this_month_count = 147_483_648; // one more than int32 holds, in sum
             atria.billing.push(second);
         },
@@ -252,16 +252,16 @@ log AT22 AT01 AT35 AT20 AT21 AT24",
     let spec = crate::spec::parse(SEED_SPEC).expect("seed spec");
     let mut atria = parse_atria(SEED_ATRIA.as_bytes()).expect("seed atria");
     let autotask = parse_autotask(SEED_AUTOTASK.as_bytes()).expect("seed autotask");
-    atria.billing.retain(|row| row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
+    atria.billing.retain(|row| &*row.customer_code == "ASP" && row.product_sku.as_deref() == Some("12"));
     let mut second = atria.billing[0].clone();
-    second.summary_grouping = "Microsoft 365 Business Premium (add-on)".to_owned();
+    second.summary_grouping = "Microsoft 365 Business Premium (add-on)".into();
     atria.billing[0].this_month_count = i32::MAX as u32;
     second.this_month_count = 1;
     atria.billing.push(second);
     let plan = compile(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of: as_of() })
         .expect("compiles");
     assert_eq!(
-        plan.actions[0].message,
+        &*plan.actions[0].message,
         "ASP Cloud Microsoft 365 Business Premium: the rows \"Microsoft 365 Business Premium\" (2147483647), \
          \"Microsoft 365 Business Premium (add-on)\" (1) sum to 2147483648 units, more than Autotask's int32 \
          units allow (2147483647); none was updated"
@@ -293,7 +293,7 @@ fn deprovisioned_customers_come_last_and_zero_unbilled_lines_only_when_asked() {
         spec.zero_unbilled_lines = zero_unbilled;
         spec.customers.clear();
         atria.customers[2].status = CustomerStatus::Deprovisioned; // NOTFILTERED, line 12 at 7 units
-        atria.billing.retain(|row| row.customer_code == "SampleCustomerShortCodeName");
+        atria.billing.retain(|row| &*row.customer_code == "SampleCustomerShortCodeName");
     };
     check(
         |spec, atria, _| deprovision(spec, atria, false),
@@ -321,7 +321,7 @@ fn deprovisioned_customers_without_rows_follow_the_same_rules() {
     check(
         |spec, atria, autotask| {
             spec.customers.clear();
-            atria.billing.retain(|row| row.customer_code == "SampleCustomerShortCodeName");
+            atria.billing.retain(|row| &*row.customer_code == "SampleCustomerShortCodeName");
             atria.billing.retain(|row| row.product_sku.as_deref() == Some("12"));
             atria.customers[2].status = CustomerStatus::Deprovisioned; // fine: nothing to say
             let deprovisioned = |code: &str, identifier: Option<&str>| AtriaCustomer {
@@ -418,7 +418,7 @@ log AT22 AT01 AT34 AT34 AT20 AT21 AT24",
     let plan = compile(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of: as_of() })
         .expect("compiles");
     assert_eq!(
-        plan.actions[0].message,
+        &*plan.actions[0].message,
         "ASP Cloud (ASP): Autotask company 29683541 is also the company of SampleCustomerShortCodeName; skipped, since their changes would conflict on one contract. Give each Atria customer its own Billing Identifier"
     );
 }

@@ -372,9 +372,9 @@ pub fn atria_summary(table: &Table, period: BillingPeriod) -> Result<AtriaSnapsh
         }
         if let (Some(billable), Some(last_month_count), Some(this_month_count)) = (billable, last, this) {
             billing.push(BillingRow {
-                customer_code: code,
-                product_sku: sku,
-                summary_grouping: grouping.unwrap_or_default(),
+                customer_code: code.into(),
+                product_sku: sku.map(Into::into),
+                summary_grouping: grouping.unwrap_or_default().into(),
                 billable,
                 last_month_count,
                 this_month_count,

@@ -177,7 +177,7 @@ pub(crate) fn subject(action: &Action) -> String {
             "row \"{description}\": SKU \"{}\" matches several services",
             action.sku.as_deref().unwrap_or_default()
         ),
-        _ => action.message.clone(),
+        _ => action.message.to_string(),
     }
 }
 

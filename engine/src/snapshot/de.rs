@@ -3,9 +3,12 @@
 //! Each error says what is expected and what was found; the caller adds the JSON path.
 //! Also the big arrays' deserializer, which sizes each array once (see [`presized_vec`]).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
+
+use foldhash::{HashSet, HashSetExt as _};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::de::{self, SeqAccess, Visitor};
@@ -16,12 +19,74 @@ thread_local! {
     static DOCUMENT_BYTES: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Runs `parse` with `bytes` as this thread's document length, for [`presized_vec`].
+thread_local! {
+    /// The strings [`interned`] has handed out during this thread's parse.
+    static INTERNED: RefCell<HashSet<Arc<str>>> = RefCell::new(HashSet::new());
+}
+
+/// Runs `parse` with `bytes` as this thread's document length, for [`presized_vec`], and with
+/// a fresh set of interned strings for [`interned`].
 pub fn with_document_length<T>(bytes: usize, parse: impl FnOnce() -> T) -> T {
     let outer = DOCUMENT_BYTES.replace(bytes);
+    let outer_strings = INTERNED.take();
     let result = parse();
     DOCUMENT_BYTES.set(outer);
+    INTERNED.set(outer_strings);
     result
+}
+
+/// A string that repeats across a big array (a customer code, a SKU, a product's name on a
+/// million billing rows): every occurrence in one document shares one allocation.
+pub fn interned<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D::Error> {
+    deserializer.deserialize_str(Interned)
+}
+
+/// [`interned`], or `null`.
+pub fn optional_interned<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Arc<str>>, D::Error> {
+    deserializer.deserialize_option(OptionalInterned)
+}
+
+struct Interned;
+
+impl Visitor<'_> for Interned {
+    type Value = Arc<str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Arc<str>, E> {
+        Ok(INTERNED.with_borrow_mut(|strings| match strings.get(text) {
+            Some(shared) => Arc::clone(shared),
+            None => {
+                let shared: Arc<str> = Arc::from(text);
+                strings.insert(Arc::clone(&shared));
+                shared
+            }
+        }))
+    }
+}
+
+struct OptionalInterned;
+
+impl<'de> Visitor<'de> for OptionalInterned {
+    type Value = Option<Arc<str>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or null")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Option<Arc<str>>, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Option<Arc<str>>, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<Arc<str>>, D::Error> {
+        interned(deserializer).map(Some)
+    }
 }
 
 /// The fewest bytes one element of an array can take in JSON: its required keys alone.
