@@ -31,6 +31,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // mimalloc asks for transparent huge pages, and on a machine whose memory another process
+    // just freed (a CI runner, the benchmark's jq) the kernel then compacts memory on the first
+    // touch of each 2 MiB: a 1M-row plan spent more time there (2.3 s of system time) than in
+    // compile. Ordinary pages are faulted in without it (0.6 s); a refusal changes nothing else.
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_thp_disable(true);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // clap exits 2 on a usage error, but 2 is a result here ("the plan has changes" under
