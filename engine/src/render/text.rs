@@ -59,13 +59,14 @@ pub fn write_body(plan: &Plan, options: TextOptions, writer: impl std::io::Write
     let show_unchanged = LogLevel::Verbose.shown_at(log_level);
     let deprovisioned = deprovisioned_customers(plan);
     let shown = |action: &&Action| show_unchanged || action.kind != ActionKind::Unchanged;
+    let mut writer = LineWriter::default();
     // Align the `from → to` column over the lines that have one.
     let subject_width = plan
         .actions
         .iter()
         .filter(shown)
         .filter(|action| action.kind != ActionKind::Skip)
-        .map(|action| subject(action).chars().count())
+        .map(|action| writer.subject_width(action))
         .max()
         .unwrap_or(0);
     // And the money after it, over the changes.
@@ -73,7 +74,7 @@ pub fn write_body(plan: &Plan, options: TextOptions, writer: impl std::io::Write
         .actions
         .iter()
         .filter(|action| action.kind.is_change())
-        .map(|action| change(action).chars().count())
+        .map(|action| writer.change_width(action))
         .max()
         .unwrap_or(0);
     let mut shown_any = false;
@@ -93,7 +94,10 @@ pub fn write_body(plan: &Plan, options: TextOptions, writer: impl std::io::Write
         out.write_all(escape_controls_line(&header).as_bytes())?;
         out.write_all(b"\n")?;
         for action in visible {
-            writeln!(out, "  {}", escape_controls_line(&action_line(action, subject_width, change_width)))?;
+            let line = writer.action_line(action, subject_width, change_width);
+            out.write_all(b"  ")?;
+            out.write_all(escape_controls_line(line).as_bytes())?;
+            out.write_all(b"\n")?;
         }
     }
     if !shown_any {
@@ -166,43 +170,82 @@ pub(crate) fn customer_header(group: &[Action], deprovisioned: bool) -> String {
 
 /// What an action is about: a service, or a billing row.
 pub(crate) fn subject(action: &Action) -> String {
-    match (action.code, &action.description, action.service_id) {
-        (_, Some(description), Some(service_id)) => format!("{description} (service {service_id})"),
-        (Code::AT07, Some(description), None) => format!("row \"{description}\" has no SKU"),
-        (Code::AT08, Some(description), None) => format!(
+    let mut subject = String::new();
+    write_subject(&mut subject, action);
+    subject
+}
+
+/// [`subject`], appended to `out`.
+fn write_subject(out: &mut String, action: &Action) {
+    let _ = match (action.code, &action.description, action.service_id) {
+        (_, Some(description), Some(service_id)) => write!(out, "{description} (service {service_id})"),
+        (Code::AT07, Some(description), None) => write!(out, "row \"{description}\" has no SKU"),
+        (Code::AT08, Some(description), None) => write!(
+            out,
             "row \"{description}\": SKU \"{}\" matches no Autotask service",
             action.sku.as_deref().unwrap_or_default()
         ),
-        (Code::AT26, Some(description), None) => format!(
+        (Code::AT26, Some(description), None) => write!(
+            out,
             "row \"{description}\": SKU \"{}\" matches several services",
             action.sku.as_deref().unwrap_or_default()
         ),
-        _ => action.message.to_string(),
+        _ => {
+            out.push_str(&action.message);
+            Ok(())
+        }
+    };
+}
+
+/// The columns of one action's line, built in buffers that every line reuses: a big plan has
+/// 800k lines.
+#[derive(Default)]
+struct LineWriter {
+    line: String,
+    subject: String,
+    change: String,
+}
+
+impl LineWriter {
+    /// The width of the `subject` column of `action`, in characters.
+    fn subject_width(&mut self, action: &Action) -> usize {
+        self.subject.clear();
+        write_subject(&mut self.subject, action);
+        self.subject.chars().count()
+    }
+
+    /// The width of the `change` column of `action`, in characters.
+    fn change_width(&mut self, action: &Action) -> usize {
+        self.change.clear();
+        write_change(&mut self.change, action);
+        self.change.chars().count()
+    }
+
+    /// `~ update    AT09  Name (service 36)   21 → 78   @ 37.00 = +2,109.00/month`, aligned.
+    fn action_line(&mut self, action: &Action, subject_width: usize, change_width: usize) -> &str {
+        let (mark, kind) = (mark(action.kind), action.kind.as_str());
+        let change_chars = self.change_width(action);
+        let subject_chars = self.subject_width(action);
+        let line = &mut self.line;
+        line.clear();
+        let _ = write!(line, "{mark} {kind:<9} {}  {}", action.code, self.subject);
+        if !self.change.is_empty() {
+            let padding =
+                if action.kind == ActionKind::Skip { 0 } else { subject_width.saturating_sub(subject_chars) };
+            pad(line, padding + 3);
+            line.push_str(&self.change);
+        }
+        if let Some(money) = money(action) {
+            pad(line, change_width.saturating_sub(change_chars) + 3);
+            line.push_str(&money);
+        }
+        line.truncate(line.trim_end().len());
+        line
     }
 }
 
-fn action_line(action: &Action, subject_width: usize, change_width: usize) -> String {
-    let (mark, kind) = (mark(action.kind), action.kind.as_str());
-    let subject = subject(action);
-    let change = change(action);
-    let line = if change.is_empty() {
-        format!("{mark} {kind:<9} {}  {subject}", action.code)
-    } else {
-        let padding = if action.kind == ActionKind::Skip {
-            0
-        } else {
-            subject_width.saturating_sub(subject.chars().count())
-        };
-        format!("{mark} {kind:<9} {}  {subject}{}   {change}", action.code, " ".repeat(padding))
-    };
-    let line = match money(action) {
-        Some(money) => {
-            let padding = change_width.saturating_sub(change.chars().count());
-            format!("{line}{}   {money}", " ".repeat(padding))
-        }
-        None => line,
-    };
-    line.trim_end().to_owned()
+fn pad(line: &mut String, spaces: usize) {
+    line.extend(std::iter::repeat_n(' ', spaces));
 }
 
 /// A change's money: `@ 12.50 = +62.50/month` (and the pro-rated amount), or `no price`.
@@ -230,20 +273,27 @@ pub(crate) fn mark(kind: ActionKind) -> char {
 
 /// The quantity part of an action: `20 → 25`, `10`, or why a skip changed nothing.
 pub(crate) fn change(action: &Action) -> String {
-    match (action.kind, action.from, action.to) {
+    let mut change = String::new();
+    write_change(&mut change, action);
+    change
+}
+
+/// [`change`], appended to `out`.
+fn write_change(out: &mut String, action: &Action) {
+    let _ = match (action.kind, action.from, action.to) {
         (ActionKind::Skip, _, _) => match action.code {
-            Code::AT12 => "no line on the contract".to_owned(),
-            Code::AT27 => "several lines on the contract".to_owned(),
-            Code::AT35 => "rows sum past Autotask's int32 units".to_owned(),
+            Code::AT12 => write!(out, "no line on the contract"),
+            Code::AT27 => write!(out, "several lines on the contract"),
+            Code::AT35 => write!(out, "rows sum past Autotask's int32 units"),
             Code::AT30 => {
-                format!("{} → {} blocked by a guard", action.from.unwrap_or(0), action.to.unwrap_or(0))
+                write!(out, "{} → {} blocked by a guard", action.from.unwrap_or(0), action.to.unwrap_or(0))
             }
-            _ => String::new(),
+            _ => Ok(()),
         },
-        (_, Some(from), Some(to)) if from == to => format!("{to}"),
-        (_, Some(from), Some(to)) => format!("{from} → {to}"),
-        _ => String::new(),
-    }
+        (_, Some(from), Some(to)) if from == to => write!(out, "{to}"),
+        (_, Some(from), Some(to)) => write!(out, "{from} → {to}"),
+        _ => Ok(()),
+    };
 }
 
 /// `Plan: 1 update, 1 create, 1 zero, 6 unchanged, 3 skipped (AT04 ×1, AT07 ×1, AT12 ×1)`
