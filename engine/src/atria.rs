@@ -184,8 +184,8 @@ impl AtriaClient {
         Ok(views
             .into_iter()
             .map(|view| AtriaCustomer {
-                short_name: view.short_name,
-                name: view.name,
+                short_name: view.short_name.into(),
+                name: view.name.into(),
                 billing_identifier: view.billing_identifier,
                 status: if view.enabled { CustomerStatus::Active } else { CustomerStatus::Deprovisioned },
             })

@@ -154,7 +154,7 @@ fn decide_all(
 
     // 2. Scope: the customer filter, overrides that skip, billable rows.
     let customers_by_code: BTreeMap<&str, &AtriaCustomer> =
-        atria.customers.iter().map(|customer| (customer.short_name.as_str(), customer)).collect();
+        atria.customers.iter().map(|customer| (&*customer.short_name, customer)).collect();
     let filter: BTreeSet<&str> = spec.customers.iter().map(|code| code.trim()).collect();
     for code in &filter {
         if !customers_by_code.contains_key(code) {
@@ -186,16 +186,16 @@ fn decide_all(
     // Several customers in scope on one company would plan conflicting changes to one contract
     // (two targets for one line, two creates of one service): each of them is skipped (AT34).
     let processed = customers_by_code.values().filter(|customer| match customer.status {
-        CustomerStatus::Active => rows_by_customer.contains_key(customer.short_name.as_str()),
+        CustomerStatus::Active => rows_by_customer.contains_key(&*customer.short_name),
         CustomerStatus::Deprovisioned => {
             in_scope(&customer.short_name)
-                && (spec.zero_unbilled_lines || rows_by_customer.contains_key(customer.short_name.as_str()))
+                && (spec.zero_unbilled_lines || rows_by_customer.contains_key(&*customer.short_name))
         }
     });
     let mut by_company: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
     for customer in processed {
         if let Some(company_id) = compiler.company_id_of(customer) {
-            by_company.entry(company_id).or_default().push(customer.short_name.as_str());
+            by_company.entry(company_id).or_default().push(&*customer.short_name);
         }
     }
     for codes in by_company.values().filter(|codes| codes.len() > 1) {
@@ -235,7 +235,7 @@ fn decide_all(
         body_log.push(entry(Code::AT20, None, Code::AT20.message(&[])));
         for customer in customers_by_code.values() {
             if customer.status == CustomerStatus::Deprovisioned && in_scope(&customer.short_name) {
-                let rows = rows_by_customer.get(customer.short_name.as_str()).map_or(&[][..], Vec::as_slice);
+                let rows = rows_by_customer.get(&*customer.short_name).map_or(&[][..], Vec::as_slice);
                 let start = compiler.actions.len();
                 compiler.customer(customer, rows, &managed);
                 body_log.extend(compiler.sort_from(start));
@@ -521,8 +521,8 @@ impl<'a> Compiler<'a> {
 
     /// Steps 3–5 and 7 for one customer.
     fn customer(&mut self, customer: &'a AtriaCustomer, rows: &[usize], managed: &BTreeSet<i64>) {
-        let name = customer.name.as_str();
-        let code = customer.short_name.as_str();
+        let name = &*customer.name;
+        let code = &*customer.short_name;
         let mut context = CustomerContext { customer, company_id: None, contract_id: None };
         let all_rows = rows.to_vec();
 
@@ -808,7 +808,7 @@ impl<'a> Compiler<'a> {
         target: u32,
         fill: ActionFill,
     ) {
-        let name = context.customer.name.as_str();
+        let name = &*context.customer.name;
         let sku = fill.sku.clone().unwrap_or_default();
         let fill = ActionFill { from: Some(current), to: Some(target), ..fill };
         if current == target {

@@ -47,7 +47,7 @@ impl CustomerFilter {
             .actions
             .iter()
             .filter(|action| action.kind.is_change())
-            .map(|action| action.customer_code.as_str())
+            .map(|action| &*action.customer_code)
             .collect();
         let unknown: Vec<String> = named
             .iter()
@@ -74,7 +74,7 @@ impl CustomerFilter {
         for action in plan.actions.iter().filter(|action| action.kind.is_change()) {
             if !self.selects(&action.customer_code) {
                 count += 1;
-                customers.insert(action.customer_code.clone());
+                customers.insert(action.customer_code.to_string());
             }
         }
         (count, customers)

@@ -152,10 +152,13 @@ impl Summary {
             match action.monthly_amount_change.flatten() {
                 Some(amount) => {
                     summary.monthly_amount_change += amount;
-                    *summary
-                        .monthly_amount_change_by_customer
-                        .entry(action.customer_code.clone())
-                        .or_default() += amount;
+                    let by_customer = &mut summary.monthly_amount_change_by_customer;
+                    match by_customer.get_mut(&*action.customer_code) {
+                        Some(subtotal) => *subtotal += amount,
+                        None => {
+                            by_customer.insert(action.customer_code.to_string(), amount);
+                        }
+                    }
                 }
                 None => summary.unpriced_changes += 1,
             }
@@ -204,8 +207,8 @@ impl ActionKind {
 pub struct Action {
     pub kind: ActionKind,
     pub code: Code,
-    pub customer_code: String,
-    pub customer_name: String,
+    pub customer_code: Arc<str>,
+    pub customer_name: Arc<str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -64,8 +64,9 @@ pub enum PeriodStatus {
 #[serde(rename_all = "camelCase")]
 pub struct AtriaCustomer {
     /// Atria's unique, immutable customer code (ShortName), e.g. `ASP`.
-    pub short_name: String,
-    pub name: String,
+    // Shared with every action about the customer, as is `name`.
+    pub short_name: Arc<str>,
+    pub name: Arc<str>,
     /// The Autotask company id (or company number), as typed into Atria; null when missing.
     pub billing_identifier: Option<String>,
     pub status: CustomerStatus,
@@ -462,7 +463,7 @@ pub fn check_atria(snapshot: &AtriaSnapshot) -> Problems {
         if customer.short_name.trim().is_empty() {
             problems.push(Problem::at(format!("$.customers[{index}].shortName"), "is empty"));
         }
-        if !codes.insert(customer.short_name.as_str()) {
+        if !codes.insert(&*customer.short_name) {
             problems.push(Problem::at(
                 format!("$.customers[{index}].shortName"),
                 format!("duplicate customer code `{}`", customer.short_name),

@@ -115,8 +115,8 @@ pub fn generate(config: SynthConfig) -> (AtriaSnapshot, AutotaskSnapshot) {
         };
         let status = if rng.chance(5) { CustomerStatus::Deprovisioned } else { CustomerStatus::Active };
         atria.customers.push(AtriaCustomer {
-            short_name: code.clone(),
-            name: name.clone(),
+            short_name: code.as_str().into(),
+            name: name.as_str().into(),
             billing_identifier,
             status,
         });

@@ -129,7 +129,10 @@ async fn check_workbench(driver: &WebDriver, plan: &Plan, report: &Path) -> WebD
 
     choose(driver, "customer-filter", "ALPHA").await;
     let customers = visible(driver, "rows-body", "customer").await;
-    assert_eq!(customers.len(), plan.actions.iter().filter(|action| action.customer_code == "ALPHA").count());
+    assert_eq!(
+        customers.len(),
+        plan.actions.iter().filter(|action| &*action.customer_code == "ALPHA").count()
+    );
     assert!(customers.iter().all(|customer| customer == "ALPHA"), "{customers:?}");
     assert!(visible(driver, "log-body", "customer").await.iter().all(|customer| customer == "ALPHA"));
     choose(driver, "customer-filter", "").await;
@@ -149,7 +152,7 @@ async fn check_workbench(driver: &WebDriver, plan: &Plan, report: &Path) -> WebD
     let company = line.company_id.expect("a company").to_string();
     search(driver, &company).await;
     let found = visible(driver, "rows-body", "customer").await;
-    assert!(!found.is_empty() && found.iter().all(|customer| *customer == line.customer_code), "{found:?}");
+    assert!(!found.is_empty() && found.iter().all(|customer| **customer == *line.customer_code), "{found:?}");
     search(driver, "").await;
     assert_eq!(visible(driver, "rows-body", "kind").await.len(), plan.actions.len());
 

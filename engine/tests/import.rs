@@ -382,8 +382,8 @@ fn export_table(snapshot: &AtriaSnapshot) -> Vec<Vec<Field>> {
             .find(|c| *c.short_name == *row.customer_code)
             .expect("a known customer");
         table.push(vec![
-            Field::Text(customer.short_name.clone()),
-            Field::Text(customer.name.clone()),
+            Field::Text(customer.short_name.to_string()),
+            Field::Text(customer.name.to_string()),
             number_or_text(customer.billing_identifier.as_deref()),
             number_or_text(row.product_sku.as_deref()),
             Field::Text(if row.billable { "Yes" } else { "No" }.to_owned()),

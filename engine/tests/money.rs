@@ -74,7 +74,7 @@ fn the_workbook_has_one_typed_row_per_action_with_the_plans_numbers() {
         let exact = |amount: rust_decimal::Decimal| amount.to_string().parse::<f64>().expect("a number");
         for (row, action) in rows[1..].iter().zip(&plan.actions) {
             assert_eq!(row[column("kind")].to_string(), action.kind.as_str());
-            assert_eq!(row[column("customer_code")].to_string(), action.customer_code);
+            assert_eq!(row[column("customer_code")].to_string(), &*action.customer_code);
             assert_eq!(
                 number(&row[column("contract_service_id")]),
                 action.contract_service_id.map(|id| id as f64)

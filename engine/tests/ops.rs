@@ -340,7 +340,7 @@ fn partial_apply_touches_only_the_named_customer_and_a_later_apply_finishes_the_
         .actions
         .iter()
         .filter(|action| action.kind.is_change() && action.contract_service_id.is_some())
-        .map(|action| action.customer_code.as_str())
+        .map(|action| &*action.customer_code)
         .collect();
     assert!(customers.len() >= 2, "the fixture has changes for several customers: {customers:?}");
     let chosen = *customers.iter().next().expect("a customer");
@@ -421,7 +421,7 @@ fn units_now(online: &Online, plan: &billsync::plan::Plan) -> Vec<(String, i64, 
                 .unwrap_or(-1);
             let units =
                 if line < 0 { 0 } else { snapshot.units_at(line, action.effective_date.expect("a date")) };
-            (action.customer_code.clone(), line, units)
+            (action.customer_code.to_string(), line, units)
         })
         .collect()
 }

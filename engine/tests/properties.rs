@@ -64,7 +64,7 @@ fn world() -> impl Strategy<Value = World> {
             }
             spec.customers = filter
                 .iter()
-                .map(|index| atria.customers[index.index(atria.customers.len())].short_name.clone())
+                .map(|index| atria.customers[index.index(atria.customers.len())].short_name.to_string())
                 .collect();
             spec.customers.sort();
             spec.customers.dedup();
@@ -132,7 +132,7 @@ fn enrich(
             let sku = format!("BUNDLE-{}", line.service_id);
             sku_map.insert(sku.clone(), line.service_id);
             atria.billing.push(BillingRow {
-                customer_code: customer.short_name.as_str().into(),
+                customer_code: customer.short_name.clone(),
                 product_sku: Some(sku.into()),
                 summary_grouping: format!("Bundle of service {}", line.service_id).into(),
                 billable: true,
@@ -286,7 +286,7 @@ proptest! {
         .expect("compiles");
         let filter = &world.spec.customers;
         let status: BTreeMap<&str, _> =
-            world.atria.customers.iter().map(|customer| (customer.short_name.as_str(), customer.status)).collect();
+            world.atria.customers.iter().map(|customer| (&*customer.short_name, customer.status)).collect();
         for (row_index, row) in world.atria.billing.iter().enumerate() {
             let in_scope = row.billable && (filter.is_empty() || filter.iter().any(|code| **code == *row.customer_code));
             let accounted = &provenance[row_index];
@@ -304,7 +304,7 @@ proptest! {
                 accounted.len()
             );
             let action = &plan.actions[accounted[0]];
-            prop_assert_eq!(action.customer_code.as_str(), &*row.customer_code);
+            prop_assert_eq!(&*action.customer_code, &*row.customer_code);
             if let (Some(sku), Some(row_sku)) = (&action.sku, &row.product_sku) {
                 prop_assert!(sku.split(", ").any(|one| one == row_sku.trim()), "{} vs {}", sku, row_sku);
             }

@@ -325,8 +325,8 @@ fn deprovisioned_customers_without_rows_follow_the_same_rules() {
             atria.billing.retain(|row| row.product_sku.as_deref() == Some("12"));
             atria.customers[2].status = CustomerStatus::Deprovisioned; // fine: nothing to say
             let deprovisioned = |code: &str, identifier: Option<&str>| AtriaCustomer {
-                short_name: code.to_owned(),
-                name: format!("{code} Ltd"),
+                short_name: code.into(),
+                name: format!("{code} Ltd").into(),
                 billing_identifier: identifier.map(str::to_owned),
                 status: CustomerStatus::Deprovisioned,
             };

@@ -331,8 +331,8 @@ pub fn atria_summary(table: &Table, period: BillingPeriod) -> Result<AtriaSnapsh
             None => {
                 seen.insert(code.clone(), SeenCustomer { index: customers.len(), row: row.number });
                 customers.push(AtriaCustomer {
-                    short_name: code.clone(),
-                    name: name.clone().unwrap_or_default(),
+                    short_name: code.as_str().into(),
+                    name: name.clone().unwrap_or_default().into(),
                     billing_identifier: account_code.clone(),
                     status: CustomerStatus::Active,
                 });
@@ -340,7 +340,7 @@ pub fn atria_summary(table: &Table, period: BillingPeriod) -> Result<AtriaSnapsh
             Some(first) => {
                 let known = &customers[first.index];
                 let name = name.clone().unwrap_or_default();
-                if known.name != name {
+                if *known.name != *name {
                     reader.problem(
                         Column::CustomerName,
                         format!(

@@ -48,7 +48,7 @@ pub fn markdown(plan: &Plan, options: &MarkdownOptions) -> String {
     let mut customers_shown = 0;
     for group in &customers {
         let section =
-            customer_section(group, deprovisioned.contains(group[0].customer_code.as_str()), show_unchanged);
+            customer_section(group, deprovisioned.contains(&*group[0].customer_code), show_unchanged);
         if body.len() + section.len() > budget {
             break;
         }

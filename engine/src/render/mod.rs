@@ -76,11 +76,8 @@ pub struct Row<'a> {
 /// Every action in plan order, then the log entries shown at the options' level in log order.
 pub fn rows(plan: &Plan, options: TableOptions) -> Vec<Row<'_>> {
     let log_level = options.log_level.unwrap_or(plan.settings.log_level);
-    let names: BTreeMap<&str, &str> = plan
-        .actions
-        .iter()
-        .map(|action| (action.customer_code.as_str(), action.customer_name.as_str()))
-        .collect();
+    let names: BTreeMap<&str, &str> =
+        plan.actions.iter().map(|action| (&*action.customer_code, &*action.customer_name)).collect();
     let actions = plan.actions.iter().map(|action| Row {
         record: Record::Action,
         kind: Some(action.kind),

@@ -203,12 +203,12 @@ pub fn plan_diff(old_label: &str, old: &Plan, new_label: &str, new: &Plan) -> Pl
             }
             lines.push(LineDiff {
                 status,
-                customer_code: either.customer_code.clone(),
-                customer_name: either.customer_name.clone(),
+                customer_code: either.customer_code.to_string(),
+                customer_name: either.customer_name.to_string(),
                 old_customer_name: before
                     .zip(after)
                     .filter(|(before, after)| before.customer_name != after.customer_name)
-                    .map(|(before, _)| before.customer_name.clone()),
+                    .map(|(before, _)| before.customer_name.to_string()),
                 service_id: either.service_id,
                 sku: either.sku.clone(),
                 description: either.description.clone(),

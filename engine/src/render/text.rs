@@ -86,9 +86,9 @@ pub fn write_body(plan: &Plan, options: TextOptions, writer: impl std::io::Write
         }
         shown_any = true;
         out.write_all(b"\n")?;
-        let mut header = customer_header(group, deprovisioned.contains(group[0].customer_code.as_str()));
+        let mut header = customer_header(group, deprovisioned.contains(&*group[0].customer_code));
         // The customer's subtotal, when a change of theirs has a price.
-        if let Some(subtotal) = plan.summary.monthly_amount_change_by_customer.get(&group[0].customer_code) {
+        if let Some(subtotal) = plan.summary.monthly_amount_change_by_customer.get(&*group[0].customer_code) {
             let _ = write!(header, "   {}/month", super::signed_money(*subtotal));
         }
         out.write_all(escape_controls_line(&header).as_bytes())?;
