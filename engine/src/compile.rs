@@ -158,7 +158,11 @@ fn decide_all(
     let filter: BTreeSet<&str> = spec.customers.iter().map(|code| code.trim()).collect();
     for code in &filter {
         if !customers_by_code.contains_key(code) {
-            head_log.push(entry(Code::AT28, Some(code), Code::AT28.message(&[("customerCode", code)])));
+            head_log.push(entry(
+                Code::AT28,
+                Some((*code).into()),
+                Code::AT28.message(&[("customerCode", code)]),
+            ));
         }
     }
     let in_scope = |code: &str| {
@@ -253,13 +257,8 @@ fn decide_all(
     (compiler.actions, log, rows)
 }
 
-fn entry(code: Code, customer_code: Option<&str>, message: impl Into<Arc<str>>) -> LogEntry {
-    LogEntry {
-        code,
-        level: code.level(),
-        customer_code: customer_code.map(str::to_owned),
-        message: message.into(),
-    }
+fn entry(code: Code, customer_code: Option<Arc<str>>, message: impl Into<Arc<str>>) -> LogEntry {
+    LogEntry { code, level: code.level(), customer_code, message: message.into() }
 }
 
 type SortKey<'a> =
@@ -515,7 +514,7 @@ impl<'a> Compiler<'a> {
         }
         actions
             .iter()
-            .map(|action| entry(action.code, Some(&action.customer_code), action.message.clone()))
+            .map(|action| entry(action.code, Some(action.customer_code.clone()), action.message.clone()))
             .collect()
     }
 

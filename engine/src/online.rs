@@ -456,7 +456,7 @@ fn run_steps(
             at: started,
             code: entry.code,
             level: entry.level,
-            customer_code: entry.customer_code.clone(),
+            customer_code: entry.customer_code.as_deref().map(str::to_owned),
             message: entry.message.to_string(),
         })
         .collect();

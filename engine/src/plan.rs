@@ -282,7 +282,7 @@ pub struct LogEntry {
     pub code: Code,
     pub level: LogLevel,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_code: Option<String>,
+    pub customer_code: Option<Arc<str>>,
     pub message: Arc<str>,
 }
 

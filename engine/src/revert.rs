@@ -75,7 +75,7 @@ fn entry(code: Code, customer_code: Option<&str>, message: impl Into<std::sync::
     LogEntry {
         code,
         level: code.level(),
-        customer_code: customer_code.map(str::to_owned),
+        customer_code: customer_code.map(Into::into),
         message: message.into(),
     }
 }

@@ -137,7 +137,7 @@ pub(crate) fn deprovisioned_customers(plan: &Plan) -> BTreeSet<&str> {
             Code::AT21 => inside = false,
             _ if inside => {
                 if let Some(code) = &entry.customer_code {
-                    codes.insert(code.as_str());
+                    codes.insert(&**code);
                 }
             }
             _ => {}
