@@ -262,7 +262,7 @@ fn entry(code: Code, customer_code: Option<Arc<str>>, message: impl Into<Arc<str
 }
 
 type SortKey<'a> =
-    (bool, Option<i64>, &'a Option<String>, &'a Option<String>, Code, Option<u32>, Option<u32>, &'a str);
+    (bool, Option<i64>, &'a Option<String>, &'a Option<Arc<str>>, Code, Option<u32>, Option<u32>, &'a str);
 
 /// Service id (none last), then SKU; the rest only breaks ties between look-alike rows.
 fn sort_key(a: &Action) -> SortKey<'_> {
@@ -332,9 +332,9 @@ impl<'a> Index<'a> {
         for service in &autotask.services {
             index.services_by_id.insert(service.id, service);
             let texts = [
-                (SkuField::Name, Some(&service.name)),
-                (SkuField::InvoiceDescription, service.invoice_description.as_ref()),
-                (SkuField::Description, service.description.as_ref()),
+                (SkuField::Name, Some(&*service.name)),
+                (SkuField::InvoiceDescription, service.invoice_description.as_deref()),
+                (SkuField::Description, service.description.as_deref()),
             ];
             for (field, text) in texts {
                 if let Some(text) = text.filter(|text| !text.trim().is_empty()) {
@@ -596,7 +596,7 @@ impl<'a> Compiler<'a> {
                     let message =
                         Code::AT07.message(&[("customerName", name), ("lineDescription", line_description)]);
                     let fill = ActionFill {
-                        description: Some(row.summary_grouping.to_string()),
+                        description: Some(row.summary_grouping.clone()),
                         to: Some(row.this_month_count),
                         ..ActionFill::skip(message, vec![row_index])
                     };
@@ -610,7 +610,7 @@ impl<'a> Compiler<'a> {
                     ]);
                     let fill = ActionFill {
                         sku: row.product_sku.as_deref().map(str::to_owned),
-                        description: Some(row.summary_grouping.to_string()),
+                        description: Some(row.summary_grouping.clone()),
                         to: Some(row.this_month_count),
                         ..ActionFill::skip(message, vec![row_index])
                     };
@@ -627,7 +627,7 @@ impl<'a> Compiler<'a> {
                     ]);
                     let fill = ActionFill {
                         sku: row.product_sku.as_deref().map(str::to_owned),
-                        description: Some(row.summary_grouping.to_string()),
+                        description: Some(row.summary_grouping.clone()),
                         to: Some(row.this_month_count),
                         ..ActionFill::skip(message, vec![row_index])
                     };
@@ -888,7 +888,7 @@ struct ActionFill {
     service_id: Option<i64>,
     contract_service_id: Option<i64>,
     sku: Option<String>,
-    description: Option<String>,
+    description: Option<Arc<str>>,
     from: Option<u32>,
     to: Option<u32>,
     message: String,

@@ -222,7 +222,7 @@ pub struct Action {
     pub sku: Option<String>,
     /// The service name, or the Atria line description when no service was found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Arc<str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

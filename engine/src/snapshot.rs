@@ -157,7 +157,7 @@ pub struct Contract {
 #[serde(rename_all = "camelCase")]
 pub struct Service {
     pub id: i64,
-    pub name: String,
+    pub name: Arc<str>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]

@@ -77,7 +77,7 @@ pub fn generate(config: SynthConfig) -> (AtriaSnapshot, AutotaskSnapshot) {
             let price = 2.0 + (index % 40) as f64;
             Service {
                 id: index as i64 + 1,
-                name: name.clone(),
+                name: name.as_str().into(),
                 description: Some(format!("{name} per unit")),
                 invoice_description: Some(name),
                 unit_price: Some(price),

@@ -129,7 +129,7 @@ impl From<Service> for snapshot::Service {
     fn from(wire: Service) -> Self {
         snapshot::Service {
             id: wire.id,
-            name: wire.name,
+            name: wire.name.into(),
             description: wire.description,
             invoice_description: wire.invoice_description,
             unit_price: wire.unit_price,

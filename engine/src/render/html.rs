@@ -468,7 +468,7 @@ fn chart(plan: &Plan) -> String {
         let (x, class) = if amount.is_sign_positive() { (middle, "up") } else { (middle - length, "down") };
         let subject = match (&action.description, action.service_id) {
             (Some(description), Some(service_id)) => format!("{description} ({service_id})"),
-            (Some(description), None) => description.clone(),
+            (Some(description), None) => description.to_string(),
             _ => String::new(),
         };
         let label = format!("{} · {subject}", action.customer_code);

@@ -211,7 +211,7 @@ pub fn plan_diff(old_label: &str, old: &Plan, new_label: &str, new: &Plan) -> Pl
                     .map(|(before, _)| before.customer_name.to_string()),
                 service_id: either.service_id,
                 sku: either.sku.clone(),
-                description: either.description.clone(),
+                description: either.description.as_deref().map(str::to_owned),
                 old_kind: before.map(|action| action.kind),
                 new_kind: after.map(|action| action.kind),
                 old_code: before.map(|action| action.code),
