@@ -598,7 +598,8 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
             stdout.write_all(&body)
         })?;
     }
-    let code = if args.detailed_exitcode && plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+    let code =
+        if args.detailed_exitcode && plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS };
     // The process ends here: its memory goes back whole, without freeing a big plan's million
     // strings one by one first.
     std::mem::forget(plan);

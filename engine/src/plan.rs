@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::codes::{Code, LogLevel};
+
+mod compact;
 use crate::problems::{Problem, Problems};
 use crate::snapshot::BillingPeriod;
 use crate::spec::{CustomerMatch, CustomerOverride, Guards, JobSpec, SkuType};
@@ -286,10 +288,11 @@ pub struct LogEntry {
     pub message: Arc<str>,
 }
 
-/// The plan's content as the digest covers it: every field but `digest`, in the format's order.
+/// The plan's content as the digest covers it, up to `actions`: every field but `digest`, in the
+/// format's order. `actions` and `log` follow (see [`compact`]).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Content<'a> {
+struct ContentHead<'a> {
     format: &'a str,
     plan_id: &'a str,
     as_of: &'a DateTime<Utc>,
@@ -298,8 +301,6 @@ struct Content<'a> {
     inputs: &'a Inputs,
     settings: &'a Settings,
     summary: &'a Summary,
-    actions: &'a [Action],
-    log: &'a [LogEntry],
 }
 
 /// Hands the serialized JSON to a hashing thread in 1 MiB blocks: a big plan (1M rows, hundreds
@@ -315,6 +316,15 @@ struct HashWriter {
 const HASH_BLOCK: usize = 1 << 20;
 
 impl HashWriter {
+    /// Lets `write` append to the current block, then hands the block on once it is full.
+    fn append(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> std::io::Result<()> {
+        write(&mut self.block);
+        if self.block.len() >= HASH_BLOCK {
+            self.send()?;
+        }
+        Ok(())
+    }
+
     fn send(&mut self) -> std::io::Result<()> {
         let next = self.empty.try_recv().unwrap_or_else(|_| Vec::with_capacity(HASH_BLOCK + 4096));
         let block = std::mem::replace(&mut self.block, next);
@@ -365,7 +375,7 @@ impl Plan {
     /// sha256 (hex) of the plan's compact JSON without `digest`: fields in the format's order,
     /// `actions` and `log` in plan order. What `digest` must equal.
     pub fn content_digest(&self) -> String {
-        let content = Content {
+        let head = ContentHead {
             format: &self.format,
             plan_id: &self.plan_id,
             as_of: &self.as_of,
@@ -374,9 +384,9 @@ impl Plan {
             inputs: &self.inputs,
             settings: &self.settings,
             summary: &self.summary,
-            actions: &self.actions,
-            log: &self.log,
         };
+        let mut head = serde_json::to_vec(&head).expect("plans always serialize");
+        head.pop(); // its closing brace: `actions` and `log` come first.
         let (full, to_hash) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
         let (hashed, empty) = std::sync::mpsc::channel::<Vec<u8>>();
         std::thread::scope(|scope| {
@@ -391,8 +401,30 @@ impl Plan {
                 hex::encode(hasher.finalize())
             });
             let mut writer = HashWriter { block: Vec::with_capacity(HASH_BLOCK + 4096), full, empty };
-            serde_json::to_writer(&mut writer, &content).expect("plans always serialize");
-            std::io::Write::flush(&mut writer).expect("the hashing thread runs until the sender is dropped");
+            let written: std::io::Result<()> = (|| {
+                writer.write_all(&head)?;
+                writer.write_all(b",\"actions\":[")?;
+                for (index, action) in self.actions.iter().enumerate() {
+                    writer.append(|block| {
+                        if index > 0 {
+                            block.push(b',');
+                        }
+                        compact::write_action(block, action);
+                    })?;
+                }
+                writer.write_all(b"],\"log\":[")?;
+                for (index, entry) in self.log.iter().enumerate() {
+                    writer.append(|block| {
+                        if index > 0 {
+                            block.push(b',');
+                        }
+                        compact::write_log_entry(block, entry);
+                    })?;
+                }
+                writer.write_all(b"]}")?;
+                writer.flush()
+            })();
+            written.expect("the hashing thread runs until the sender is dropped");
             drop(writer);
             hashing.join().expect("hashing does not panic")
         })
