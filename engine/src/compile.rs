@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use foldhash::{HashMap, HashMapExt as _};
+use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
@@ -215,15 +215,14 @@ fn decide_all(
         // Never zero anything on missing data.
         body_log.push(entry(Code::AT15, None, Code::AT15.message(&[("periodEndDate", &period_end)])));
     } else {
-        // Services some Atria row maps to: the lines `zeroUnbilledLines` may zero.
-        let managed: BTreeSet<i64> = atria
-            .billing
-            .iter()
-            .filter_map(|row| match compiler.resolve(row) {
-                Resolution::Service(service_id) => Some(service_id),
-                _ => None,
-            })
-            .collect();
+        // Services some Atria row maps to: the lines `zeroUnbilledLines` may zero. Only ever
+        // looked up.
+        let mut managed: HashSet<i64> = HashSet::new();
+        for row in &atria.billing {
+            if let Resolution::Service(service_id) = compiler.resolve(row) {
+                managed.insert(service_id);
+            }
+        }
 
         // 3–5. Active customers with billable rows, by code.
         for (code, rows) in &rows_by_customer {
@@ -519,7 +518,7 @@ impl<'a> Compiler<'a> {
     }
 
     /// Steps 3–5 and 7 for one customer.
-    fn customer(&mut self, customer: &'a AtriaCustomer, rows: &[usize], managed: &BTreeSet<i64>) {
+    fn customer(&mut self, customer: &'a AtriaCustomer, rows: &[usize], managed: &HashSet<i64>) {
         let name = &*customer.name;
         let code = &*customer.short_name;
         let mut context = CustomerContext { customer, company_id: None, contract_id: None };

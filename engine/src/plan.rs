@@ -139,6 +139,20 @@ pub struct Summary {
 impl Summary {
     pub fn of(actions: &[Action]) -> Summary {
         let mut summary = Summary::default();
+        // A customer's actions come together: their subtotal is summed here and added to the
+        // map once per run of the customer, not looked up there per action.
+        let mut run: Option<(&str, Decimal)> = None;
+        let add_run = |summary: &mut Summary, run: Option<(&str, Decimal)>| {
+            if let Some((customer, subtotal)) = run {
+                let by_customer = &mut summary.monthly_amount_change_by_customer;
+                match by_customer.get_mut(customer) {
+                    Some(total) => *total += subtotal,
+                    None => {
+                        by_customer.insert(customer.to_owned(), subtotal);
+                    }
+                }
+            }
+        };
         for action in actions {
             match action.kind {
                 ActionKind::Update => summary.update += 1,
@@ -154,12 +168,11 @@ impl Summary {
             match action.monthly_amount_change.flatten() {
                 Some(amount) => {
                     summary.monthly_amount_change += amount;
-                    let by_customer = &mut summary.monthly_amount_change_by_customer;
-                    match by_customer.get_mut(&*action.customer_code) {
-                        Some(subtotal) => *subtotal += amount,
-                        None => {
-                            by_customer.insert(action.customer_code.to_string(), amount);
+                    match &mut run {
+                        Some((customer, subtotal)) if *customer == &*action.customer_code => {
+                            *subtotal += amount
                         }
+                        _ => add_run(&mut summary, run.replace((&action.customer_code, amount))),
                     }
                 }
                 None => summary.unpriced_changes += 1,
@@ -168,6 +181,7 @@ impl Summary {
                 *summary.prorated_amount_change.get_or_insert_default() += prorated;
             }
         }
+        add_run(&mut summary, run);
         summary
     }
 
