@@ -616,11 +616,10 @@ pub fn canonical_autotask(snapshot: &AutotaskSnapshot) -> AutotaskSnapshot {
 /// sha256 of the canonical form, streamed record by record without copying the snapshot.
 pub fn atria_sha256(snapshot: &AtriaSnapshot) -> String {
     #[derive(Serialize)]
-    struct Canonical<'a> {
+    struct Head<'a> {
         format: &'a str,
         period: &'a BillingPeriod,
         customers: Vec<&'a AtriaCustomer>,
-        billing: Vec<&'a BillingRow>,
     }
     let mut customers: Vec<&AtriaCustomer> = snapshot.customers.iter().collect();
     customers.sort_by(|a, b| a.short_name.cmp(&b.short_name));
@@ -628,44 +627,99 @@ pub fn atria_sha256(snapshot: &AtriaSnapshot) -> String {
     // The key is every field: rows it ties serialize alike, so an unstable sort (no buffer, faster
     // on a million rows) hashes the same bytes.
     billing.sort_unstable_by(|a, b| billing_order(a).cmp(&billing_order(b)));
-    sha256_json(&Canonical { format: &snapshot.format, period: &snapshot.period, customers, billing })
+    let mut hashing =
+        CanonicalHasher::new(&Head { format: &snapshot.format, period: &snapshot.period, customers });
+    hashing.array("billing", billing.into_iter(), ser::write_billing_row);
+    hashing.finish()
 }
 
 pub fn autotask_sha256(snapshot: &AutotaskSnapshot) -> String {
     #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Canonical<'a> {
+    struct Head<'a> {
         format: &'a str,
         companies: ById<'a, Company>,
         contracts: ById<'a, Contract>,
         services: ById<'a, Service>,
-        contract_services: ById<'a, ContractService>,
-        contract_service_units: ById<'a, ContractServiceUnit>,
     }
-    sha256_json(&Canonical {
+    let mut hashing = CanonicalHasher::new(&Head {
         format: &snapshot.format,
         companies: ById(&snapshot.companies, |c| c.id),
         contracts: ById(&snapshot.contracts, |c| c.id),
         services: ById(&snapshot.services, |s| s.id),
-        contract_services: ById(&snapshot.contract_services, |l| l.id),
-        contract_service_units: ById(&snapshot.contract_service_units, |u| u.id),
-    })
+    });
+    let lines = ById(&snapshot.contract_services, |l| l.id);
+    hashing.array("contractServices", lines.in_order(), ser::write_contract_service);
+    let units = ById(&snapshot.contract_service_units, |u| u.id);
+    hashing.array("contractServiceUnits", units.in_order(), ser::write_contract_service_unit);
+    hashing.finish()
 }
 
-/// An array serialized in the order of its ids (a stable sort). Arrays that are in that order
-/// already, as Autotask lists them, are serialized as they are, with no vector of references.
+/// Hashes a canonical snapshot's compact JSON: its small head as serde writes it, then its big
+/// arrays, element by element with the [`ser`] writers, through one reused buffer.
+struct CanonicalHasher {
+    hasher: Sha256,
+    buffer: Vec<u8>,
+}
+
+impl CanonicalHasher {
+    const FLUSH_AT: usize = 1 << 16;
+
+    fn new(head: &impl Serialize) -> CanonicalHasher {
+        let mut buffer = Vec::with_capacity(Self::FLUSH_AT + 4096);
+        ser::json_value(&mut buffer, head);
+        buffer.pop(); // the head's closing brace: the arrays come first.
+        CanonicalHasher { hasher: Sha256::new(), buffer }
+    }
+
+    fn array<'a, T: 'a>(
+        &mut self,
+        key: &str,
+        items: impl Iterator<Item = &'a T>,
+        write: fn(&mut Vec<u8>, &T),
+    ) {
+        self.buffer.push(b',');
+        ser::json_string(&mut self.buffer, key);
+        self.buffer.extend_from_slice(b":[");
+        for (index, item) in items.enumerate() {
+            if index > 0 {
+                self.buffer.push(b',');
+            }
+            write(&mut self.buffer, item);
+            if self.buffer.len() >= Self::FLUSH_AT {
+                self.hasher.update(&self.buffer);
+                self.buffer.clear();
+            }
+        }
+        self.buffer.push(b']');
+    }
+
+    fn finish(mut self) -> String {
+        self.buffer.push(b'}');
+        self.hasher.update(&self.buffer);
+        hex::encode(self.hasher.finalize())
+    }
+}
+
+/// An array in the order of its ids (a stable sort). Arrays that are in that order already, as
+/// Autotask lists them, are taken as they are, with no vector of references.
 struct ById<'a, T>(&'a [T], fn(&T) -> i64);
 
-impl<T: Serialize> Serialize for ById<'_, T> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+impl<'a, T> ById<'a, T> {
+    fn in_order(&self) -> Box<dyn Iterator<Item = &'a T> + 'a> {
         let ById(items, id) = *self;
         if items.is_sorted_by_key(id) {
-            serializer.collect_seq(items)
+            Box::new(items.iter())
         } else {
             let mut sorted: Vec<&T> = items.iter().collect();
             sorted.sort_by_key(|item| id(item));
-            serializer.collect_seq(sorted)
+            Box::new(sorted.into_iter())
         }
+    }
+}
+
+impl<T: Serialize> Serialize for ById<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.in_order())
     }
 }
 

@@ -3,11 +3,10 @@
 //! without its per-key escaping and formatting machinery. A 1M-row plan has 800k of each, and
 //! every `billsync plan` hashes them all.
 
-use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use serde::Serialize;
 
 use super::{Action, LogEntry};
+use crate::snapshot::ser::{json_string as string, json_timestamp as timestamp, json_value as serialized};
 
 /// Appends `action` as serde_json's compact form of it.
 pub(super) fn write_action(out: &mut Vec<u8>, action: &Action) {
@@ -80,24 +79,6 @@ pub(super) fn write_log_entry(out: &mut Vec<u8>, entry: &LogEntry) {
     out.push(b'}');
 }
 
-/// A JSON string: as it is when nothing in it needs escaping (the usual case), else escaped by
-/// serde_json itself.
-fn string(out: &mut Vec<u8>, text: &str) {
-    if text.bytes().all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\') {
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
-    } else {
-        serialized(out, text);
-    }
-}
-
-fn timestamp(out: &mut Vec<u8>, date: &DateTime<Utc>) {
-    #[derive(Serialize)]
-    struct Timestamp<'a>(#[serde(serialize_with = "crate::snapshot::ser::timestamp")] &'a DateTime<Utc>);
-    serialized(out, &Timestamp(date));
-}
-
 /// `null` for no price, else the amount as serde writes a decimal.
 fn decimal(out: &mut Vec<u8>, amount: Option<&Decimal>) {
     match amount {
@@ -106,14 +87,12 @@ fn decimal(out: &mut Vec<u8>, amount: Option<&Decimal>) {
     }
 }
 
-fn serialized<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
-    serde_json::to_writer(&mut *out, value).expect("writing to memory cannot fail");
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
     use rust_decimal::Decimal;
+
+    use chrono::DateTime;
 
     use super::*;
     use crate::codes::{Code, LogLevel};
