@@ -124,6 +124,43 @@ fn compile_inner(input: CompileInput<'_>) -> Result<(Plan, ActionRows), CompileE
     Ok((plan, rows))
 }
 
+/// The billing rows in scope, by customer code: the codes in order, each with its rows.
+struct RowsByCustomer<'a> {
+    in_order: Vec<(&'a str, Vec<usize>)>,
+    position: HashMap<&'a str, usize>,
+    rows: usize,
+}
+
+impl<'a> RowsByCustomer<'a> {
+    fn of(billing: &'a [BillingRow], in_scope: impl Fn(&BillingRow) -> bool) -> RowsByCustomer<'a> {
+        let mut grouped = RowsByCustomer { in_order: Vec::new(), position: HashMap::new(), rows: 0 };
+        // A customer's rows usually come together: the last customer's place is kept at hand.
+        let mut last: Option<(&str, usize)> = None;
+        for (row_index, row) in billing.iter().enumerate().filter(|(_, row)| in_scope(row)) {
+            let code = &*row.customer_code;
+            let at = match last {
+                Some((last_code, at)) if last_code == code => at,
+                _ => *grouped.position.entry(code).or_insert_with(|| {
+                    grouped.in_order.push((code, Vec::new()));
+                    grouped.in_order.len() - 1
+                }),
+            };
+            grouped.in_order[at].1.push(row_index);
+            grouped.rows += 1;
+            last = Some((code, at));
+        }
+        grouped.in_order.sort_unstable_by_key(|(code, _)| *code);
+        for (at, (code, _)) in grouped.in_order.iter().enumerate() {
+            grouped.position.insert(code, at);
+        }
+        grouped
+    }
+
+    fn get(&self, code: &str) -> Option<&[usize]> {
+        self.position.get(code).map(|&at| self.in_order[at].1.as_slice())
+    }
+}
+
 /// Steps 1–8: every action and log entry, and the billing rows behind each action.
 fn decide_all(
     spec: &JobSpec,
@@ -168,14 +205,9 @@ fn decide_all(
     let in_scope = |code: &str| {
         (filter.is_empty() || filter.contains(code)) && !spec.overrides.get(code).is_some_and(|o| o.skip)
     };
-    let mut rows_by_customer: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    let mut rows_in_scope = 0;
-    for (row_index, row) in atria.billing.iter().enumerate() {
-        if row.billable && in_scope(&row.customer_code) {
-            rows_by_customer.entry(&*row.customer_code).or_default().push(row_index);
-            rows_in_scope += 1;
-        }
-    }
+    let rows_by_customer =
+        RowsByCustomer::of(&atria.billing, |row| row.billable && in_scope(&row.customer_code));
+    let rows_in_scope = rows_by_customer.rows;
     // At most one action per row in scope, per customer and per line zeroed: reserved once, so
     // that a big plan's actions are never copied into fresh memory as they grow (untouched
     // capacity costs no memory).
@@ -190,10 +222,10 @@ fn decide_all(
     // Several customers in scope on one company would plan conflicting changes to one contract
     // (two targets for one line, two creates of one service): each of them is skipped (AT34).
     let processed = customers_by_code.values().filter(|customer| match customer.status {
-        CustomerStatus::Active => rows_by_customer.contains_key(&*customer.short_name),
+        CustomerStatus::Active => rows_by_customer.get(&customer.short_name).is_some(),
         CustomerStatus::Deprovisioned => {
             in_scope(&customer.short_name)
-                && (spec.zero_unbilled_lines || rows_by_customer.contains_key(&*customer.short_name))
+                && (spec.zero_unbilled_lines || rows_by_customer.get(&customer.short_name).is_some())
         }
     });
     let mut by_company: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
@@ -211,7 +243,7 @@ fn decide_all(
 
     // Body entries follow the head entries directly: one vector, never copied.
     let mut body_log = head_log;
-    if rows_by_customer.is_empty() {
+    if rows_by_customer.rows == 0 {
         // Never zero anything on missing data.
         body_log.push(entry(Code::AT15, None, Code::AT15.message(&[("periodEndDate", &period_end)])));
     } else {
@@ -225,7 +257,7 @@ fn decide_all(
         }
 
         // 3–5. Active customers with billable rows, by code.
-        for (code, rows) in &rows_by_customer {
+        for (code, rows) in &rows_by_customer.in_order {
             let customer = customers_by_code[code];
             if customer.status == CustomerStatus::Active {
                 let start = compiler.actions.len();
@@ -238,7 +270,7 @@ fn decide_all(
         body_log.push(entry(Code::AT20, None, Code::AT20.message(&[])));
         for customer in customers_by_code.values() {
             if customer.status == CustomerStatus::Deprovisioned && in_scope(&customer.short_name) {
-                let rows = rows_by_customer.get(&*customer.short_name).map_or(&[][..], Vec::as_slice);
+                let rows = rows_by_customer.get(&customer.short_name).unwrap_or_default();
                 let start = compiler.actions.len();
                 compiler.customer(customer, rows, &managed);
                 body_log.extend(compiler.sort_from(start));
