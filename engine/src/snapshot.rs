@@ -504,15 +504,14 @@ pub fn check_autotask(snapshot: &AutotaskSnapshot) -> Problems {
     unique_ids(&mut problems, "contractServiceUnits", snapshot.contract_service_units.iter().map(|u| u.id));
 
     // The path is written only for a problem: millions of references are checked per big load.
-    let mut dangling =
-        |array: &str, index: usize, field: &str, what: &str, id: i64, known: &HashMap<i64, usize>| {
-            if !known.contains_key(&id) {
-                problems.push(Problem::at(
-                    format!("$.{array}[{index}].{field}"),
-                    format!("{what} {id} does not exist"),
-                ));
-            }
-        };
+    let mut dangling = |array: &str, index: usize, field: &str, what: &str, id: i64, known: &IdIndex| {
+        if known.get(id).is_none() {
+            problems.push(Problem::at(
+                format!("$.{array}[{index}].{field}"),
+                format!("{what} {id} does not exist"),
+            ));
+        }
+    };
     for (index, contract) in snapshot.contracts.iter().enumerate() {
         dangling("contracts", index, "companyID", "company", contract.company_id, &companies);
     }
@@ -528,7 +527,7 @@ pub fn check_autotask(snapshot: &AutotaskSnapshot) -> Problems {
     }
     for (index, row) in snapshot.contract_service_units.iter().enumerate() {
         let path = |field: &str| format!("$.contractServiceUnits[{index}].{field}");
-        if let Some(&line_index) = lines.get(&row.contract_service_id) {
+        if let Some(line_index) = lines.get(row.contract_service_id) {
             let line = &snapshot.contract_services[line_index];
             if line.contract_id != row.contract_id || line.service_id != row.service_id {
                 problems.push(Problem::at(
@@ -555,12 +554,32 @@ pub fn check_autotask(snapshot: &AutotaskSnapshot) -> Problems {
     problems
 }
 
-/// Maps each id to its index, reporting duplicates.
+/// Where each id of an array is.
+enum IdIndex {
+    /// The ids in array order, when they strictly increase (as Autotask lists them): found by
+    /// binary search, with no map of a million entries to build.
+    Increasing(Vec<i64>),
+    Mapped(HashMap<i64, usize>),
+}
+
+impl IdIndex {
+    fn get(&self, id: i64) -> Option<usize> {
+        match self {
+            IdIndex::Increasing(ids) => ids.binary_search(&id).ok(),
+            IdIndex::Mapped(map) => map.get(&id).copied(),
+        }
+    }
+}
+
+/// Indexes each id to its position, reporting duplicates.
 fn unique_ids(
     problems: &mut Problems,
     array: &str,
-    ids: impl ExactSizeIterator<Item = i64>,
-) -> HashMap<i64, usize> {
+    ids: impl ExactSizeIterator<Item = i64> + Clone,
+) -> IdIndex {
+    if ids.clone().is_sorted_by(|a, b| a < b) {
+        return IdIndex::Increasing(ids.collect());
+    }
     let mut seen = HashMap::with_capacity(ids.len());
     for (index, id) in ids.enumerate() {
         if let Some(first) = seen.insert(id, index) {
@@ -571,7 +590,7 @@ fn unique_ids(
             ));
         }
     }
-    seen
+    IdIndex::Mapped(seen)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -207,3 +207,27 @@ fn timestamps_read_fast_are_the_timestamps_chrono_reads() {
         assert_eq!(fast.ok(), text.parse::<DateTime<Utc>>().ok(), "{text}");
     }
 }
+
+/// A reference to a missing line is found whether the lines come in id order (searched) or not
+/// (mapped), and a duplicate id breaks the order and is named.
+#[test]
+fn references_are_checked_with_lines_in_id_order_or_not() {
+    let missing_line =
+        |value: &mut Value| value["contractServiceUnits"][1]["contractServiceID"] = json!(5999);
+    let expected = "$.contractServiceUnits[1].contractServiceID: contract service 5999 does not exist";
+    check_problems(SnapshotKind::Autotask, missing_line, expected);
+    check_problems(
+        SnapshotKind::Autotask,
+        |value| {
+            value["contractServices"].as_array_mut().expect("lines").reverse();
+            missing_line(value);
+        },
+        expected,
+    );
+    check_problems(
+        SnapshotKind::Autotask,
+        |value| value["contractServices"][3]["id"] = json!(5001),
+        "$.contractServices[3].id: duplicate id 5001 (first at $.contractServices[0])\n\
+         $.contractServiceUnits[3].contractServiceID: contract service 5004 does not exist",
+    );
+}
