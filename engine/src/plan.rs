@@ -330,12 +330,20 @@ struct HashWriter {
 const HASH_BLOCK: usize = 1 << 20;
 
 impl HashWriter {
-    /// Lets `write` append to the current block, then hands the block on once it is full.
-    fn append(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> std::io::Result<()> {
-        write(&mut self.block);
-        if self.block.len() >= HASH_BLOCK {
-            self.send()?;
+    /// Writes `items` as a JSON array, each with `write` straight into the current block;
+    /// a full block is handed on.
+    fn array<T>(&mut self, items: &[T], write: fn(&mut Vec<u8>, &T)) -> std::io::Result<()> {
+        self.block.push(b'[');
+        for (index, item) in items.iter().enumerate() {
+            if index > 0 {
+                self.block.push(b',');
+            }
+            write(&mut self.block, item);
+            if self.block.len() >= HASH_BLOCK {
+                self.send()?;
+            }
         }
+        self.block.push(b']');
         Ok(())
     }
 
@@ -417,25 +425,11 @@ impl Plan {
             let mut writer = HashWriter { block: Vec::with_capacity(HASH_BLOCK + 4096), full, empty };
             let written: std::io::Result<()> = (|| {
                 writer.write_all(&head)?;
-                writer.write_all(b",\"actions\":[")?;
-                for (index, action) in self.actions.iter().enumerate() {
-                    writer.append(|block| {
-                        if index > 0 {
-                            block.push(b',');
-                        }
-                        compact::write_action(block, action);
-                    })?;
-                }
-                writer.write_all(b"],\"log\":[")?;
-                for (index, entry) in self.log.iter().enumerate() {
-                    writer.append(|block| {
-                        if index > 0 {
-                            block.push(b',');
-                        }
-                        compact::write_log_entry(block, entry);
-                    })?;
-                }
-                writer.write_all(b"]}")?;
+                writer.write_all(b",\"actions\":")?;
+                writer.array(&self.actions, compact::write_action)?;
+                writer.write_all(b",\"log\":")?;
+                writer.array(&self.log, compact::write_log_entry)?;
+                writer.write_all(b"}")?;
                 writer.flush()
             })();
             written.expect("the hashing thread runs until the sender is dropped");
