@@ -176,6 +176,7 @@ fn decide_all(
         index: &index,
         effective_date,
         resolved: HashMap::new(),
+        prices: HashMap::new(),
         actions: Vec::new(),
         action_rows: Vec::new(),
         row_arena: Vec::new(),
@@ -413,6 +414,8 @@ struct Compiler<'a> {
     effective_date: DateTime<Utc>,
     /// SKU → resolution, so a million rows resolve a few thousand distinct SKUs once each.
     resolved: HashMap<Option<Arc<str>>, Resolution>,
+    /// A price's bits → its exact decimal: a plan's changes have few distinct prices.
+    prices: HashMap<u64, Option<Decimal>>,
     actions: Vec<Action>,
     /// The billing rows of each action: a range of `row_arena`, one per action.
     action_rows: Vec<(u32, u32)>,
@@ -497,13 +500,13 @@ impl<'a> Compiler<'a> {
 
     /// A change with its money: the line's adjusted price, else its unit price, else the
     /// service's; no price (or an amount past what a decimal holds) leaves the amounts `null`.
-    fn priced(&self, mut action: Action) -> Action {
+    fn priced(&mut self, mut action: Action) -> Action {
         let line = action.contract_service_id.and_then(|id| self.index.lines_by_id.get(&id));
         let service = action.service_id.and_then(|id| self.index.services_by_id.get(&id));
         let price = line
             .and_then(|line| line.adjusted_price.or(line.unit_price))
             .or_else(|| service.and_then(|service| service.unit_price))
-            .and_then(exact_decimal);
+            .and_then(|price| *self.prices.entry(price.to_bits()).or_insert_with(|| exact_decimal(price)));
         let units = i64::from(action.to.unwrap_or(0)) - i64::from(action.from.unwrap_or(0));
         let monthly = price.and_then(|price| price.checked_mul(Decimal::from(units)));
         action.unit_price = Some(price);
@@ -675,7 +678,9 @@ impl<'a> Compiler<'a> {
 
         // 5. One decision per service line.
         let lines_of_contract = index.lines_by_contract.get(&contract.id).map_or(&[][..], Vec::as_slice);
-        for (service_id, (quantity, skus, group_rows)) in &by_service {
+        for (service_id, (quantity, skus, group_rows)) in &mut by_service {
+            // The rows go to this line's action; step 7 needs only the services.
+            let group_rows = std::mem::take(group_rows);
             let service = index.services_by_id[service_id];
             let skus: Vec<&str> = skus.iter().copied().collect();
             let sku = skus.join(", ");
@@ -702,24 +707,37 @@ impl<'a> Compiler<'a> {
                     sku: Some(sku.clone()),
                     description: Some(service.name.clone()),
                     message,
-                    rows: group_rows.clone(),
+                    rows: group_rows,
                     ..ActionFill::default()
                 };
                 self.push(&context, ActionKind::Skip, Code::AT35, fill);
                 continue;
             };
-            let mut lines: Vec<&ContractService> =
-                lines_of_contract.iter().copied().filter(|line| line.service_id == *service_id).collect();
-            // AT27 lists these ids: file order must not reach the message.
-            lines.sort_unstable_by_key(|line| line.id);
+            let of_service = |line: &&ContractService| line.service_id == *service_id;
+            // Usually one line: a vector only when there are several.
+            let mut matching = lines_of_contract.iter().copied().filter(of_service);
+            let (one, mut several): ([&ContractService; 1], Vec<&ContractService>);
+            let lines: &[&ContractService] = match (matching.next(), matching.next()) {
+                (None, _) => &[],
+                (Some(line), None) => {
+                    one = [line];
+                    &one
+                }
+                (Some(_), Some(_)) => {
+                    several = lines_of_contract.iter().copied().filter(of_service).collect();
+                    // AT27 lists these ids: file order must not reach the message.
+                    several.sort_unstable_by_key(|line| line.id);
+                    &several
+                }
+            };
             let base = ActionFill {
                 service_id: Some(*service_id),
                 sku: Some(sku.clone()),
                 description: Some(service.name.clone()),
-                rows: group_rows.clone(),
+                rows: group_rows,
                 ..ActionFill::default()
             };
-            match lines.as_slice() {
+            match lines {
                 [] if self.spec.allow_create_items && target > 0 => {
                     let message = Code::AT11.message(&[
                         ("customerName", name),
@@ -839,7 +857,6 @@ impl<'a> Compiler<'a> {
         fill: ActionFill,
     ) {
         let name = &*context.customer.name;
-        let sku = fill.sku.clone().unwrap_or_default();
         let fill = ActionFill { from: Some(current), to: Some(target), ..fill };
         if current == target {
             let message = Code::AT10.message(&[("customerName", name), ("name", &service.name)]);
@@ -882,9 +899,9 @@ impl<'a> Compiler<'a> {
             let message = Code::AT09.message(&[
                 ("customerName", name),
                 ("lineDescription", &service.name),
-                ("sku", &sku),
-                ("from", &current.to_string()),
-                ("to", &target.to_string()),
+                ("sku", fill.sku.as_deref().unwrap_or_default()),
+                ("from", itoa::Buffer::new().format(current)),
+                ("to", itoa::Buffer::new().format(target)),
             ]);
             self.push(context, ActionKind::Update, Code::AT09, ActionFill { message, ..fill });
         }
