@@ -568,7 +568,9 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let (digest, body) = std::thread::scope(|scope| {
         let digest = scope.spawn(|| plan.content_digest());
         let body = plain_text.then(|| {
-            let mut body = Vec::new();
+            // Sized once (about 80 bytes a line; capacity never written costs no memory): grown
+            // by doubling, a big plan's text held two copies at the last step.
+            let mut body = Vec::with_capacity((plan.actions.len() + plan.log.len()) * 128 + (1 << 16));
             write_body(&plan, TextOptions::default(), &mut body).map(|()| body)
         });
         (digest.join().expect("hashing does not panic"), body)

@@ -294,7 +294,7 @@ fn entry(code: Code, customer_code: Option<Arc<str>>, message: impl Into<Arc<str
 }
 
 type SortKey<'a> =
-    (bool, Option<i64>, &'a Option<String>, &'a Option<Arc<str>>, Code, Option<u32>, Option<u32>, &'a str);
+    (bool, Option<i64>, &'a Option<Arc<str>>, &'a Option<Arc<str>>, Code, Option<u32>, Option<u32>, &'a str);
 
 /// Service id (none last), then SKU; the rest only breaks ties between look-alike rows.
 fn sort_key(a: &Action) -> SortKey<'_> {
@@ -618,7 +618,9 @@ impl<'a> Compiler<'a> {
 
         // 4. Rows grouped by the service they map to; quantities summed.
         // SKUs borrow from the rows: a million rows allocate nothing here.
-        let mut by_service: BTreeMap<i64, (u64, BTreeSet<&'a str>, Vec<usize>)> = BTreeMap::new();
+        // Per service: the quantity, the SKUs (trimmed), the rows, and one row's SKU as written.
+        let mut by_service: BTreeMap<i64, (u64, BTreeSet<&'a str>, Vec<usize>, Option<&'a Arc<str>>)> =
+            BTreeMap::new();
         let atria = self.atria;
         let index = self.index;
         for &row_index in rows {
@@ -643,7 +645,7 @@ impl<'a> Compiler<'a> {
                         ("sku", sku_text),
                     ]);
                     let fill = ActionFill {
-                        sku: row.product_sku.as_deref().map(str::to_owned),
+                        sku: row.product_sku.clone(),
                         description: Some(row.summary_grouping.clone()),
                         to: Some(row.this_month_count),
                         ..ActionFill::skip(message, vec![row_index])
@@ -660,7 +662,7 @@ impl<'a> Compiler<'a> {
                         ("lineDescription", line_description),
                     ]);
                     let fill = ActionFill {
-                        sku: row.product_sku.as_deref().map(str::to_owned),
+                        sku: row.product_sku.clone(),
                         description: Some(row.summary_grouping.clone()),
                         to: Some(row.this_month_count),
                         ..ActionFill::skip(message, vec![row_index])
@@ -672,18 +674,23 @@ impl<'a> Compiler<'a> {
                     group.0 += u64::from(row.this_month_count);
                     group.1.insert(sku_text.trim());
                     group.2.push(row_index);
+                    group.3 = group.3.or(row.product_sku.as_ref());
                 }
             }
         }
 
         // 5. One decision per service line.
         let lines_of_contract = index.lines_by_contract.get(&contract.id).map_or(&[][..], Vec::as_slice);
-        for (service_id, (quantity, skus, group_rows)) in &mut by_service {
+        for (service_id, (quantity, skus, group_rows, written)) in &mut by_service {
             // The rows go to this line's action; step 7 needs only the services.
             let group_rows = std::mem::take(group_rows);
             let service = index.services_by_id[service_id];
             let skus: Vec<&str> = skus.iter().copied().collect();
-            let sku = skus.join(", ");
+            // One SKU, as the rows wrote it, is shared with them; several are joined.
+            let sku: Arc<str> = match (skus.as_slice(), *written) {
+                ([one], Some(written)) if **written == **one => Arc::clone(written),
+                _ => skus.join(", ").into(),
+            };
             // Autotask's units are int32: a larger sum is an error in the data, never clamped.
             let Some(target) = u32::try_from(*quantity).ok().filter(|target| *target <= i32::MAX as u32)
             else {
@@ -935,7 +942,7 @@ pub fn period_share(effective: NaiveDate, start: NaiveDate, end: NaiveDate) -> (
 struct ActionFill {
     service_id: Option<i64>,
     contract_service_id: Option<i64>,
-    sku: Option<String>,
+    sku: Option<Arc<str>>,
     description: Option<Arc<str>>,
     from: Option<u32>,
     to: Option<u32>,

@@ -235,7 +235,7 @@ pub struct Action {
     pub contract_service_id: Option<i64>,
     /// The Atria SKU (several, comma-separated, when a bundle maps to one service).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sku: Option<String>,
+    pub sku: Option<Arc<str>>,
     /// The service name, or the Atria line description when no service was found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<Arc<str>>,

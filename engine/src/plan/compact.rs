@@ -128,7 +128,7 @@ mod tests {
                 contract_id: ids[1],
                 service_id: ids[2],
                 contract_service_id: ids[3],
-                sku,
+                sku: sku.map(Into::into),
                 description: description.map(Into::into),
                 from: units.0,
                 to: units.1,

@@ -210,7 +210,7 @@ pub fn plan_diff(old_label: &str, old: &Plan, new_label: &str, new: &Plan) -> Pl
                     .filter(|(before, after)| before.customer_name != after.customer_name)
                     .map(|(before, _)| before.customer_name.to_string()),
                 service_id: either.service_id,
-                sku: either.sku.clone(),
+                sku: either.sku.as_deref().map(str::to_owned),
                 description: either.description.as_deref().map(str::to_owned),
                 old_kind: before.map(|action| action.kind),
                 new_kind: after.map(|action| action.kind),
