@@ -424,6 +424,17 @@ struct Compiler<'a> {
     shared_companies: HashMap<&'a str, Vec<&'a str>>,
 }
 
+/// A customer's billing rows of one service (step 4).
+#[derive(Default)]
+struct ServiceRows<'a> {
+    quantity: u64,
+    /// Trimmed.
+    skus: BTreeSet<&'a str>,
+    rows: Vec<usize>,
+    /// One row's SKU as it was written, to share when it is the only one.
+    written_sku: Option<&'a Arc<str>>,
+}
+
 /// Who an action is about, and the values every message may use.
 struct CustomerContext<'a> {
     customer: &'a AtriaCustomer,
@@ -618,9 +629,7 @@ impl<'a> Compiler<'a> {
 
         // 4. Rows grouped by the service they map to; quantities summed.
         // SKUs borrow from the rows: a million rows allocate nothing here.
-        // Per service: the quantity, the SKUs (trimmed), the rows, and one row's SKU as written.
-        let mut by_service: BTreeMap<i64, (u64, BTreeSet<&'a str>, Vec<usize>, Option<&'a Arc<str>>)> =
-            BTreeMap::new();
+        let mut by_service: BTreeMap<i64, ServiceRows<'a>> = BTreeMap::new();
         let atria = self.atria;
         let index = self.index;
         for &row_index in rows {
@@ -671,17 +680,19 @@ impl<'a> Compiler<'a> {
                 }
                 Resolution::Service(service_id) => {
                     let group = by_service.entry(service_id).or_default();
-                    group.0 += u64::from(row.this_month_count);
-                    group.1.insert(sku_text.trim());
-                    group.2.push(row_index);
-                    group.3 = group.3.or(row.product_sku.as_ref());
+                    group.quantity += u64::from(row.this_month_count);
+                    group.skus.insert(sku_text.trim());
+                    group.rows.push(row_index);
+                    group.written_sku = group.written_sku.or(row.product_sku.as_ref());
                 }
             }
         }
 
         // 5. One decision per service line.
         let lines_of_contract = index.lines_by_contract.get(&contract.id).map_or(&[][..], Vec::as_slice);
-        for (service_id, (quantity, skus, group_rows, written)) in &mut by_service {
+        for (service_id, ServiceRows { quantity, skus, rows: group_rows, written_sku: written }) in
+            &mut by_service
+        {
             // The rows go to this line's action; step 7 needs only the services.
             let group_rows = std::mem::take(group_rows);
             let service = index.services_by_id[service_id];
