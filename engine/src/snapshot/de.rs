@@ -20,15 +20,16 @@ thread_local! {
 }
 
 thread_local! {
-    /// The strings [`interned`] has handed out during this thread's parse.
-    static INTERNED: RefCell<HashSet<Arc<str>>> = RefCell::new(HashSet::new());
+    /// The strings [`interned`] has handed out during this thread's parse; none outside one, so
+    /// that nothing outlives the document's rows.
+    static INTERNED: RefCell<Option<HashSet<Arc<str>>>> = const { RefCell::new(None) };
 }
 
 /// Runs `parse` with `bytes` as this thread's document length, for [`presized_vec`], and with
 /// a fresh set of interned strings for [`interned`].
 pub fn with_document_length<T>(bytes: usize, parse: impl FnOnce() -> T) -> T {
     let outer = DOCUMENT_BYTES.replace(bytes);
-    let outer_strings = INTERNED.take();
+    let outer_strings = INTERNED.replace(Some(HashSet::new()));
     let result = parse();
     DOCUMENT_BYTES.set(outer);
     INTERNED.set(outer_strings);
@@ -56,13 +57,16 @@ impl Visitor<'_> for Interned {
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<Arc<str>, E> {
-        Ok(INTERNED.with_borrow_mut(|strings| match strings.get(text) {
-            Some(shared) => Arc::clone(shared),
-            None => {
-                let shared: Arc<str> = Arc::from(text);
-                strings.insert(Arc::clone(&shared));
-                shared
-            }
+        Ok(INTERNED.with_borrow_mut(|strings| match strings {
+            Some(strings) => match strings.get(text) {
+                Some(shared) => Arc::clone(shared),
+                None => {
+                    let shared: Arc<str> = Arc::from(text);
+                    strings.insert(Arc::clone(&shared));
+                    shared
+                }
+            },
+            None => Arc::from(text),
         }))
     }
 }

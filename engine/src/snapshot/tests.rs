@@ -231,3 +231,18 @@ fn references_are_checked_with_lines_in_id_order_or_not() {
          $.contractServiceUnits[3].contractServiceID: contract service 5004 does not exist",
     );
 }
+
+/// Within one document, a customer code, SKU or product name is one allocation however many rows
+/// repeat it; a string read outside a document's parse is simply its own.
+#[test]
+fn repeated_row_strings_share_one_allocation_per_document() {
+    let atria = parse_atria(SEED_ATRIA.as_bytes()).expect("the seed loads");
+    let asp: Vec<&BillingRow> = atria.billing.iter().filter(|row| &*row.customer_code == "ASP").collect();
+    assert!(asp.len() >= 2, "the seed has several ASP rows");
+    assert!(asp.windows(2).all(|pair| Arc::ptr_eq(&pair[0].customer_code, &pair[1].customer_code)));
+    let again = parse_atria(SEED_ATRIA.as_bytes()).expect("the seed loads");
+    assert!(!Arc::ptr_eq(&again.billing[0].customer_code, &atria.billing[0].customer_code));
+    let row: BillingRow = serde_json::from_value(serde_json::to_value(&atria.billing[0]).expect("JSON"))
+        .expect("a row reads back");
+    assert_eq!(row, atria.billing[0]);
+}
