@@ -170,24 +170,35 @@ pub const NO_PRICE: &str = "no price";
 /// An amount for people: rounded to cents (half away from zero), `1234.5` → `1,234.50`; the
 /// plan keeps the exact value.
 pub fn money(amount: Decimal) -> String {
-    let cents = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-    let text = format!("{:.2}", cents.abs());
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, "00"));
-    let mut grouped = String::new();
-    for (index, digit) in whole.chars().enumerate() {
-        if index > 0 && (whole.len() - index).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    let sign = if cents.is_sign_negative() && !cents.is_zero() { "-" } else { "" };
-    format!("{sign}{grouped}.{fraction}")
+    formatted_money(amount, false)
 }
 
 /// A change in money, signed: `+62.50`, `-12.00`, `0.00`.
 pub fn signed_money(amount: Decimal) -> String {
-    let text = money(amount);
-    if text.starts_with('-') || text == "0.00" { text } else { format!("+{text}") }
+    formatted_money(amount, true)
+}
+
+/// [`money`], with a `+` above zero when `signed`: built in one string (a big plan's text shows
+/// a million amounts).
+fn formatted_money(amount: Decimal, signed: bool) -> String {
+    let cents = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    let digits = format!("{:.2}", cents.abs());
+    let (whole, fraction) = digits.split_once('.').unwrap_or((&digits, "00"));
+    let mut text = String::with_capacity(digits.len() + whole.len() / 3 + 2);
+    if cents.is_sign_negative() && !cents.is_zero() {
+        text.push('-');
+    } else if signed && !cents.is_zero() {
+        text.push('+');
+    }
+    for (index, digit) in whole.chars().enumerate() {
+        if index > 0 && (whole.len() - index).is_multiple_of(3) {
+            text.push(',');
+        }
+        text.push(digit);
+    }
+    text.push('.');
+    text.push_str(fraction);
+    text
 }
 
 /// A change's amount as shown in a table cell: signed money, [`NO_PRICE`], or empty for an
@@ -237,6 +248,10 @@ mod money_tests {
         assert_eq!(super::signed_money(amount("-0.004")), "0.00");
         assert_eq!(super::signed_money(amount("-1234567.891")), "-1,234,567.89");
         assert_eq!(super::signed_money(amount("62.5")), "+62.50");
+        assert_eq!(super::money(amount("-5")), "-5.00");
+        assert_eq!(super::signed_money(amount("0")), "0.00");
+        assert_eq!(super::signed_money(amount("999.995")), "+1,000.00");
+        assert_eq!(super::money(amount("123456")), "123,456.00");
         assert_eq!(super::amount_cell(Some(None)), "no price");
         assert_eq!(super::amount_cell(None), "");
     }
