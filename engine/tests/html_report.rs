@@ -81,20 +81,24 @@ async fn html_report_sorts_filters_searches_and_downloads_the_csv() {
             // The download is the `--format csv` text, byte for byte.
             click(&browser, "#download-csv").await?;
             let started = Instant::now();
+            // Chromium may name the file before it has written all of it: wait until it holds at
+            // least the expected length (or time out), then compare every byte.
             let downloaded = loop {
-                let done = std::fs::read_dir(&downloads)
+                let file = std::fs::read_dir(&downloads)
                     .expect("the downloads folder")
                     .filter_map(Result::ok)
                     .map(|entry| entry.path())
                     .find(|path| path.extension().is_some_and(|extension| extension == "csv"));
-                if let Some(file) = done {
-                    break std::fs::read(file).expect("the downloaded file");
+                let bytes = file.map(|file| std::fs::read(file).unwrap_or_default());
+                match bytes {
+                    Some(bytes) if bytes.len() >= expected_csv.len() => break bytes,
+                    bytes => assert!(
+                        started.elapsed() < Duration::from_secs(20),
+                        "no complete CSV was downloaded to {} (read so far: {:?})",
+                        downloads.display(),
+                        bytes.map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    ),
                 }
-                assert!(
-                    started.elapsed() < Duration::from_secs(20),
-                    "no CSV was downloaded to {}",
-                    downloads.display()
-                );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             };
             assert_eq!(String::from_utf8_lossy(&downloaded), expected_csv);
