@@ -546,7 +546,7 @@ fn save_snapshots(fetched: &crate::fetch::Fetched, folder: &Path) -> anyhow::Res
 
 fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let as_of = parse_as_of(args.as_of.as_deref())?;
-    let (spec, atria, autotask) = match (&args.atria, &args.autotask) {
+    let (spec, atria, autotask, atria_sha256) = match (&args.atria, &args.autotask) {
         (Some(atria), Some(autotask)) => load_inputs(&args.spec, atria, autotask)?,
         _ => {
             let spec = load_spec(&args.spec)?;
@@ -554,12 +554,12 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
             if let Some(folder) = &args.save_snapshots {
                 save_snapshots(&fetched, folder)?;
             }
-            (spec, fetched.atria, fetched.autotask)
+            (spec, fetched.atria, fetched.autotask, None)
         }
     };
-    let mut plan =
-        compile_undigested(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of })
-            .with_context(|| format!("{}: billingPeriod", args.spec.display()))?;
+    let input = CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of };
+    let mut plan = compile_undigested(input, atria_sha256)
+        .with_context(|| format!("{}: billingPeriod", args.spec.display()))?;
     // The snapshots are not needed past this point; a big run's peak memory drops with them.
     drop((atria, autotask));
     // The digest (all of the plan serialized and hashed) and the text body (which does not show
@@ -608,21 +608,30 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-/// Reads and checks the spec and both snapshot files, naming every broken file in one error.
+/// Reads and checks the spec and both snapshot files, naming every broken file in one error;
+/// with them, the Atria snapshot's digest.
 fn load_inputs(
     spec_path: &Path,
     atria_path: &Path,
     autotask_path: &Path,
-) -> anyhow::Result<(spec::JobSpec, snapshot::AtriaSnapshot, snapshot::AutotaskSnapshot)> {
-    // The two snapshots load side by side.
+) -> anyhow::Result<(spec::JobSpec, snapshot::AtriaSnapshot, snapshot::AutotaskSnapshot, Option<String>)> {
+    // The two snapshots load side by side. The Autotask file is the bigger one: the Atria
+    // thread computes its snapshot's digest (which compile needs) in the meantime.
     let (spec, (atria, autotask)) = std::thread::scope(|scope| {
-        let atria = scope.spawn(|| snapshot::load_atria(atria_path));
+        let atria = scope.spawn(|| {
+            snapshot::load_atria(atria_path).map(|atria| {
+                let digest = snapshot::atria_sha256(&atria);
+                (atria, digest)
+            })
+        });
         let autotask = snapshot::load_autotask(autotask_path);
         let spec = spec::load(spec_path);
         (spec, (atria.join().expect("loading does not panic"), autotask))
     });
     match (spec, atria, autotask) {
-        (Ok(spec), Ok(atria), Ok(autotask)) => Ok((spec, atria, autotask)),
+        (Ok(spec), Ok((atria, atria_sha256)), Ok(autotask)) => {
+            Ok((spec, atria, autotask, Some(atria_sha256)))
+        }
         (spec, atria, autotask) => {
             let mut problems = crate::problems::Problems::default();
             for result in [spec.err(), atria.err(), autotask.err()] {

@@ -44,21 +44,26 @@ pub enum CompileError {
 pub type Provenance = Vec<Vec<usize>>;
 
 pub fn compile(input: CompileInput<'_>) -> Result<Plan, CompileError> {
-    let mut plan = compile_undigested(input)?;
+    let mut plan = compile_undigested(input, None)?;
     plan.digest = plan.content_digest();
     Ok(plan)
 }
 
 /// [`compile`] without the plan's `digest` (left empty): the caller computes it with
 /// [`Plan::content_digest`], alongside other work (a big plan's digest hashes hundreds of
-/// megabytes while its text is rendered).
-pub fn compile_undigested(input: CompileInput<'_>) -> Result<Plan, CompileError> {
-    compile_inner(input).map(|(plan, _)| plan)
+/// megabytes while its text is rendered). `atria_sha256` is the Atria snapshot's
+/// [`atria_sha256`] when the caller has it already (the CLI computes it while the Autotask file
+/// is still loading); `None` computes it here.
+pub fn compile_undigested(
+    input: CompileInput<'_>,
+    atria_sha256: Option<String>,
+) -> Result<Plan, CompileError> {
+    compile_inner(input, atria_sha256).map(|(plan, _)| plan)
 }
 
 /// [`compile`], and which plan action accounts for each billing row (for tests and audits).
 pub fn compile_with_provenance(input: CompileInput<'_>) -> Result<(Plan, Provenance), CompileError> {
-    let (mut plan, rows) = compile_inner(input)?;
+    let (mut plan, rows) = compile_inner(input, None)?;
     plan.digest = plan.content_digest();
     let mut provenance = vec![Vec::new(); input.atria.billing.len()];
     for (action_index, &(start, end)) in rows.of_actions.iter().enumerate() {
@@ -76,7 +81,10 @@ struct ActionRows {
     of_actions: Vec<(u32, u32)>,
 }
 
-fn compile_inner(input: CompileInput<'_>) -> Result<(Plan, ActionRows), CompileError> {
+fn compile_inner(
+    input: CompileInput<'_>,
+    known_atria_sha256: Option<String>,
+) -> Result<(Plan, ActionRows), CompileError> {
     let CompileInput { spec, atria, autotask, as_of } = input;
     let period = &atria.period;
     if let PeriodSelector::Containing(date) = spec.billing_period
@@ -91,10 +99,13 @@ fn compile_inner(input: CompileInput<'_>) -> Result<(Plan, ActionRows), CompileE
     let period_start = period.start_date.and_time(NaiveTime::MIN).and_utc();
     let effective_date = if spec.pro_rated_transactions { as_of } else { period_start };
 
-    // The input digests are the costliest part of a big compile and need nothing else: they
-    // run on a second core while this one decides.
+    // The input digests are a big part of a big compile and need nothing else: they run on a
+    // second core while this one decides.
     let ((atria_digest, autotask_digest), (actions, log, rows)) = std::thread::scope(|scope| {
-        let digests = scope.spawn(|| (atria_sha256(atria), autotask_sha256(autotask)));
+        let digests = scope.spawn(|| {
+            let atria_digest = known_atria_sha256.unwrap_or_else(|| atria_sha256(atria));
+            (atria_digest, autotask_sha256(autotask))
+        });
         let decided = decide_all(spec, atria, autotask, effective_date);
         (digests.join().expect("hashing does not panic"), decided)
     });
@@ -181,6 +192,7 @@ fn decide_all(
         action_rows: Vec::new(),
         row_arena: Vec::new(),
         shared_companies: HashMap::new(),
+        units_cursor: 0,
     };
     let period_end = period.end_date.to_string();
 
@@ -321,7 +333,6 @@ struct Index<'a> {
     services_by_id: HashMap<i64, &'a Service>,
     services_by_text: HashMap<(SkuField, String), Vec<i64>>,
     lines_by_contract: HashMap<i64, Vec<&'a ContractService>>,
-    lines_by_id: HashMap<i64, &'a ContractService>,
     /// Sorted by contract service id, so one line's rows are a binary search away.
     units_by_line: UnitsByLine<'a>,
 }
@@ -348,7 +359,6 @@ impl<'a> Index<'a> {
             services_by_id: HashMap::new(),
             services_by_text: HashMap::new(),
             lines_by_contract: HashMap::new(),
-            lines_by_id: HashMap::new(),
             units_by_line: UnitsByLine::InOrder(&autotask.contract_service_units),
         };
         for company in &autotask.companies {
@@ -380,7 +390,6 @@ impl<'a> Index<'a> {
         }
         for line in &autotask.contract_services {
             index.lines_by_contract.entry(line.contract_id).or_default().push(line);
-            index.lines_by_id.insert(line.id, line);
         }
         let units = &autotask.contract_service_units;
         if !units.is_sorted_by_key(|row| (row.contract_service_id, row.id)) {
@@ -391,20 +400,37 @@ impl<'a> Index<'a> {
         index
     }
 
-    /// Current units of a line at `at`: the covering row that starts last, or 0.
-    fn units_at(&self, contract_service_id: i64, at: DateTime<Utc>) -> u32 {
-        let of_line = |row: &&ContractServiceUnit| row.contract_service_id == contract_service_id;
+    /// Current units of a line at `at`: the covering row that starts last, or 0. `cursor` is
+    /// where the previous look-up's rows ended: lines are
+    /// mostly looked up in id order, so the next line's rows usually start there, and a big plan
+    /// does not binary-search a million rows (and miss the cache) for every line.
+    fn units_at(&self, contract_service_id: i64, at: DateTime<Utc>, cursor: &mut usize) -> u32 {
         match &self.units_by_line {
-            UnitsByLine::InOrder(rows) => {
-                let first = rows.partition_point(|row| row.contract_service_id < contract_service_id);
-                units_at(rows[first..].iter().take_while(of_line), at)
-            }
+            UnitsByLine::InOrder(rows) => units_at(line_rows(rows, contract_service_id, cursor), at),
             UnitsByLine::Sorted(rows) => {
-                let first = rows.partition_point(|row| row.contract_service_id < contract_service_id);
-                units_at(rows[first..].iter().copied().take_while(of_line), at)
+                units_at(line_rows(rows, contract_service_id, cursor).iter().copied(), at)
             }
         }
     }
+}
+
+/// The rows of one line in `rows` (ordered by contract service id), starting the search at
+/// `cursor` and leaving it after them.
+fn line_rows<'r, T: std::borrow::Borrow<ContractServiceUnit>>(
+    rows: &'r [T],
+    contract_service_id: i64,
+    cursor: &mut usize,
+) -> &'r [T] {
+    let line_of = |row: &T| row.borrow().contract_service_id;
+    let at = *cursor;
+    let starts_at_cursor = at <= rows.len()
+        && (at == 0 || line_of(&rows[at - 1]) < contract_service_id)
+        && rows.get(at).is_none_or(|row| line_of(row) >= contract_service_id);
+    let first =
+        if starts_at_cursor { at } else { rows.partition_point(|row| line_of(row) < contract_service_id) };
+    let count = rows[first..].iter().take_while(|row| line_of(row) == contract_service_id).count();
+    *cursor = first + count;
+    &rows[first..first + count]
 }
 
 struct Compiler<'a> {
@@ -422,6 +448,8 @@ struct Compiler<'a> {
     row_arena: Vec<u32>,
     /// Customer code → the other customers in scope that resolve to its company (AT34).
     shared_companies: HashMap<&'a str, Vec<&'a str>>,
+    /// Where the last line's unit rows ended ([`Index::units_at`]).
+    units_cursor: usize,
 }
 
 /// A customer's billing rows of one service (step 4).
@@ -479,7 +507,7 @@ impl<'a> Compiler<'a> {
         context: &CustomerContext<'_>,
         kind: ActionKind,
         code: Code,
-        fill: ActionFill,
+        fill: ActionFill<'_>,
     ) -> usize {
         let action = Action {
             kind,
@@ -488,8 +516,8 @@ impl<'a> Compiler<'a> {
             customer_name: context.customer.name.clone(),
             company_id: context.company_id,
             contract_id: context.contract_id,
-            service_id: fill.service_id,
-            contract_service_id: fill.contract_service_id,
+            service_id: fill.service.map(|service| service.id),
+            contract_service_id: fill.line.map(|line| line.id),
             sku: fill.sku,
             description: fill.description,
             from: fill.from,
@@ -501,7 +529,7 @@ impl<'a> Compiler<'a> {
             // Kept at its length, and shared with the action's log entry: a big plan holds 790k.
             message: fill.message.into(),
         };
-        let action = if kind.is_change() { self.priced(action) } else { action };
+        let action = if kind.is_change() { self.priced(action, fill.line, fill.service) } else { action };
         let start = self.row_arena.len() as u32;
         self.row_arena.extend(fill.rows.iter().map(|&row| row as u32));
         self.actions.push(action);
@@ -511,9 +539,14 @@ impl<'a> Compiler<'a> {
 
     /// A change with its money: the line's adjusted price, else its unit price, else the
     /// service's; no price (or an amount past what a decimal holds) leaves the amounts `null`.
-    fn priced(&mut self, mut action: Action) -> Action {
-        let line = action.contract_service_id.and_then(|id| self.index.lines_by_id.get(&id));
-        let service = action.service_id.and_then(|id| self.index.services_by_id.get(&id));
+    /// The line and service come from the caller, who has them at hand: looking a line up by id
+    /// again missed the cache on every change of a big plan.
+    fn priced(
+        &mut self,
+        mut action: Action,
+        line: Option<&ContractService>,
+        service: Option<&Service>,
+    ) -> Action {
         let price = line
             .and_then(|line| line.adjusted_price.or(line.unit_price))
             .or_else(|| service.and_then(|service| service.unit_price))
@@ -721,7 +754,7 @@ impl<'a> Compiler<'a> {
                     ("max", &i32::MAX.to_string()),
                 ]);
                 let fill = ActionFill {
-                    service_id: Some(*service_id),
+                    service: Some(service),
                     sku: Some(sku.clone()),
                     description: Some(service.name.clone()),
                     message,
@@ -749,7 +782,7 @@ impl<'a> Compiler<'a> {
                 }
             };
             let base = ActionFill {
-                service_id: Some(*service_id),
+                service: Some(service),
                 sku: Some(sku.clone()),
                 description: Some(service.name.clone()),
                 rows: group_rows,
@@ -775,8 +808,8 @@ impl<'a> Compiler<'a> {
                     self.push(&context, ActionKind::Skip, Code::AT12, fill);
                 }
                 [line] => {
-                    let current = self.index.units_at(line.id, self.effective_date);
-                    let fill = ActionFill { contract_service_id: Some(line.id), ..base };
+                    let current = self.index.units_at(line.id, self.effective_date, &mut self.units_cursor);
+                    let fill = ActionFill { line: Some(line), ..base };
                     self.decide(&context, service, current, target, fill);
                 }
                 several => {
@@ -805,14 +838,14 @@ impl<'a> Compiler<'a> {
                 .collect();
             unbilled.sort_by_key(|line| (line.service_id, line.id));
             for line in unbilled {
-                let current = self.index.units_at(line.id, self.effective_date);
+                let current = self.index.units_at(line.id, self.effective_date, &mut self.units_cursor);
                 if current == 0 {
                     continue;
                 }
                 let service = index.services_by_id[&line.service_id];
                 let fill = ActionFill {
-                    service_id: Some(service.id),
-                    contract_service_id: Some(line.id),
+                    service: Some(service),
+                    line: Some(line),
                     description: Some(service.name.clone()),
                     ..ActionFill::default()
                 };
@@ -872,7 +905,7 @@ impl<'a> Compiler<'a> {
         service: &Service,
         current: u32,
         target: u32,
-        fill: ActionFill,
+        fill: ActionFill<'_>,
     ) {
         let name = &*context.customer.name;
         let fill = ActionFill { from: Some(current), to: Some(target), ..fill };
@@ -950,9 +983,9 @@ pub fn period_share(effective: NaiveDate, start: NaiveDate, end: NaiveDate) -> (
 
 /// The per-action fields of an [`Action`], filled step by step.
 #[derive(Clone, Debug, Default)]
-struct ActionFill {
-    service_id: Option<i64>,
-    contract_service_id: Option<i64>,
+struct ActionFill<'a> {
+    service: Option<&'a Service>,
+    line: Option<&'a ContractService>,
     sku: Option<Arc<str>>,
     description: Option<Arc<str>>,
     from: Option<u32>,
@@ -961,8 +994,8 @@ struct ActionFill {
     rows: Vec<usize>,
 }
 
-impl ActionFill {
-    fn skip(message: String, rows: Vec<usize>) -> ActionFill {
+impl ActionFill<'_> {
+    fn skip(message: String, rows: Vec<usize>) -> Self {
         ActionFill { message, rows, ..ActionFill::default() }
     }
 }

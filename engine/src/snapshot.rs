@@ -4,6 +4,7 @@
 //! everything before any work and reports every problem with its JSON path.
 
 use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
+use std::cell::Cell;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -557,15 +558,33 @@ pub fn check_autotask(snapshot: &AutotaskSnapshot) -> Problems {
 /// Where each id of an array is.
 enum IdIndex {
     /// The ids in array order, when they strictly increase (as Autotask lists them): found by
-    /// binary search, with no map of a million entries to build.
-    Increasing(Vec<i64>),
+    /// binary search, with no map of a million entries to build. References come in runs (a
+    /// contract's lines, a line's unit rows), so the last position found is tried first, and the
+    /// one after it: a million look-ups then miss the cache only when a run changes.
+    Increasing {
+        ids: Vec<i64>,
+        last: Cell<usize>,
+    },
     Mapped(HashMap<i64, usize>),
 }
 
 impl IdIndex {
     fn get(&self, id: i64) -> Option<usize> {
         match self {
-            IdIndex::Increasing(ids) => ids.binary_search(&id).ok(),
+            IdIndex::Increasing { ids, last } => {
+                let at = last.get();
+                let found = if ids.get(at) == Some(&id) {
+                    Some(at)
+                } else if ids.get(at + 1) == Some(&id) {
+                    Some(at + 1)
+                } else {
+                    ids.binary_search(&id).ok()
+                };
+                if let Some(found) = found {
+                    last.set(found);
+                }
+                found
+            }
             IdIndex::Mapped(map) => map.get(&id).copied(),
         }
     }
@@ -578,7 +597,7 @@ fn unique_ids(
     ids: impl ExactSizeIterator<Item = i64> + Clone,
 ) -> IdIndex {
     if ids.clone().is_sorted_by(|a, b| a < b) {
-        return IdIndex::Increasing(ids.collect());
+        return IdIndex::Increasing { ids: ids.collect(), last: Cell::new(0) };
     }
     let mut seen = HashMap::with_capacity(ids.len());
     for (index, id) in ids.enumerate() {

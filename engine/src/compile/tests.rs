@@ -543,3 +543,47 @@ fn the_period_share_counts_calendar_days() {
     assert_eq!(exact_decimal(19.99).map(|price| price.to_string()).as_deref(), Some("19.99"));
     assert_eq!(exact_decimal(f64::NAN), None);
 }
+
+mod line_rows_cursor {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn unit_row(id: i64, contract_service_id: i64) -> ContractServiceUnit {
+        let day: DateTime<Utc> = "2026-10-26T00:00:00Z".parse().expect("a time");
+        ContractServiceUnit {
+            id,
+            contract_id: 1,
+            contract_service_id,
+            service_id: 1,
+            start_date: day,
+            end_date: day,
+            units: 1,
+            price: None,
+            cost: None,
+            approve_and_post_date: None,
+        }
+    }
+
+    proptest! {
+        // Whatever the order of look-ups (ids present or not, forwards or back), the cursor only
+        // saves the binary search: each line gets exactly its own rows.
+        #[test]
+        fn each_look_up_finds_exactly_the_lines_rows(
+            mut lines in proptest::collection::vec(0i64..40, 0..60),
+            look_ups in proptest::collection::vec(-2i64..45, 0..60),
+        ) {
+            lines.sort_unstable();
+            let rows: Vec<ContractServiceUnit> =
+                lines.iter().enumerate().map(|(id, &line)| unit_row(id as i64, line)).collect();
+            let mut cursor = 0;
+            for line in look_ups {
+                let found: Vec<i64> = line_rows(&rows, line, &mut cursor).iter().map(|row| row.id).collect();
+                let expected: Vec<i64> =
+                    rows.iter().filter(|row| row.contract_service_id == line).map(|row| row.id).collect();
+                prop_assert_eq!(found, expected);
+                prop_assert!(cursor <= rows.len());
+            }
+        }
+    }
+}

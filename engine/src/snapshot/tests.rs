@@ -246,3 +246,27 @@ fn repeated_row_strings_share_one_allocation_per_document() {
         .expect("a row reads back");
     assert_eq!(row, atria.billing[0]);
 }
+
+mod id_index {
+    use proptest::prelude::*;
+
+    use super::super::{IdIndex, unique_ids};
+    use crate::problems::Problems;
+
+    proptest! {
+        // Increasing ids keep the last position found; any order of look-ups finds what a map finds.
+        #[test]
+        fn look_ups_in_any_order_find_each_ids_position(
+            mut ids in proptest::collection::vec(-50i64..50, 0..40),
+            look_ups in proptest::collection::vec(-55i64..55, 0..80),
+        ) {
+            ids.sort_unstable();
+            ids.dedup();
+            let index = unique_ids(&mut Problems::default(), "ids", ids.iter().copied());
+            prop_assert!(matches!(index, IdIndex::Increasing { .. }), "increasing ids are not mapped");
+            for id in look_ups {
+                prop_assert_eq!(index.get(id), ids.iter().position(|&known| known == id));
+            }
+        }
+    }
+}
