@@ -560,13 +560,14 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let input = CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of };
     let mut plan = compile_undigested(input, atria_sha256)
         .with_context(|| format!("{}: billingPeriod", args.spec.display()))?;
-    // The snapshots are not needed past this point; a big run's peak memory drops with them.
-    drop((atria, autotask));
     // The digest (all of the plan serialized and hashed) and the text body (which does not show
     // it) are made side by side; only the three header lines wait for the digest.
     let plain_text = !args.json && !args.color.wanted();
     let (digest, body) = std::thread::scope(|scope| {
         let digest = scope.spawn(|| plan.content_digest());
+        // The snapshots are not needed past this point: freed beside the digest (the longer of
+        // the two), their memory then holds the text body, and a big run's peak stays lower.
+        drop((atria, autotask));
         let body = plain_text.then(|| {
             // Sized once (about 80 bytes a line; capacity never written costs no memory): grown
             // by doubling, a big plan's text held two copies at the last step.

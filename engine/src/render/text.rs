@@ -111,14 +111,16 @@ pub fn write_body(plan: &Plan, options: TextOptions, writer: impl std::io::Write
 
     let entries: Vec<_> = plan.log.iter().filter(|entry| entry.level.shown_at(log_level)).collect();
     writeln!(out, "\nLog ({} and above, {} of {} entries):", log_level, entries.len(), plan.log.len())?;
+    // `  AT09 info    message`: written piece by piece, a big plan has 800k of these lines.
     for entry in entries {
-        writeln!(
-            out,
-            "  {} {:<7} {}",
-            entry.code,
-            entry.level.as_str(),
-            escape_controls_line(&entry.message)
-        )?;
+        let level = entry.level.as_str();
+        out.write_all(b"  ")?;
+        out.write_all(entry.code.as_str().as_bytes())?;
+        out.write_all(b" ")?;
+        out.write_all(level.as_bytes())?;
+        out.write_all(&b"        "[..8 - level.len().min(7)])?;
+        out.write_all(escape_controls_line(&entry.message).as_bytes())?;
+        out.write_all(b"\n")?;
     }
     out.flush()
 }

@@ -45,7 +45,7 @@ pub fn optional_timestamp<S: Serializer>(
 /// Appends `text` as a JSON string: as it is when nothing in it needs escaping (the usual
 /// case), else escaped by serde_json itself.
 pub(crate) fn json_string(out: &mut Vec<u8>, text: &str) {
-    if text.bytes().all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\') {
+    if !crate::terminal::any_byte(text.as_bytes(), |byte| (byte < 0x20) | (byte == b'"') | (byte == b'\\')) {
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
         out.push(b'"');
