@@ -587,3 +587,30 @@ mod line_rows_cursor {
         }
     }
 }
+
+#[test]
+fn the_text_shows_each_changes_money_or_no_price() {
+    let spec = crate::spec::parse(SEED_SPEC).expect("seed spec");
+    let atria = parse_atria(SEED_ATRIA.as_bytes()).expect("seed atria");
+    let mut autotask = parse_autotask(SEED_AUTOTASK.as_bytes()).expect("seed autotask");
+    for line in &mut autotask.contract_services {
+        if line.service_id == 12 {
+            (line.unit_price, line.adjusted_price) = (Some(1234.5), None);
+        }
+    }
+    for service in &mut autotask.services {
+        if service.id == 31 {
+            service.unit_price = None;
+        }
+    }
+    let plan = compile(CompileInput { spec: &spec, atria: &atria, autotask: &autotask, as_of: as_of() })
+        .expect("compiles");
+    let text = crate::render::text(&plan, crate::render::TextOptions::default());
+    let line_of = |code: &str| {
+        text.lines().find(|line| line.contains(code)).unwrap_or_else(|| panic!("no {code} line in\n{text}"))
+    };
+    // 20 → 25 at 1,234.50: five more units a month.
+    assert!(line_of("AT09  ").ends_with("20 → 25   @ 1,234.50 = +6,172.50/month"), "{text}");
+    // Aligned under the money column.
+    assert!(line_of("AT11  ").ends_with("0 → 4     no price"), "{text}");
+}

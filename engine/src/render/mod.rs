@@ -170,35 +170,42 @@ pub const NO_PRICE: &str = "no price";
 /// An amount for people: rounded to cents (half away from zero), `1234.5` → `1,234.50`; the
 /// plan keeps the exact value.
 pub fn money(amount: Decimal) -> String {
-    formatted_money(amount, false)
+    let mut text = String::new();
+    write_money(&mut text, amount, false);
+    text
 }
 
 /// A change in money, signed: `+62.50`, `-12.00`, `0.00`.
 pub fn signed_money(amount: Decimal) -> String {
-    formatted_money(amount, true)
+    let mut text = String::new();
+    write_money(&mut text, amount, true);
+    text
 }
 
-/// [`money`], with a `+` above zero when `signed`: built in one string (a big plan's text shows
-/// a million amounts).
-fn formatted_money(amount: Decimal, signed: bool) -> String {
-    let cents = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-    let digits = format!("{:.2}", cents.abs());
-    let (whole, fraction) = digits.split_once('.').unwrap_or((&digits, "00"));
-    let mut text = String::with_capacity(digits.len() + whole.len() / 3 + 2);
-    if cents.is_sign_negative() && !cents.is_zero() {
-        text.push('-');
-    } else if signed && !cents.is_zero() {
-        text.push('+');
+/// [`money`] appended to `out`, with a `+` above zero when `signed`. From the integer number of
+/// cents, without `Display`: a big plan's text shows a million amounts.
+pub(crate) fn write_money(out: &mut String, amount: Decimal, signed: bool) {
+    let rounded = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    // Rounded to cents, the scale is at most 2; a 96-bit mantissa times 100 fits an i128.
+    let cents = rounded.mantissa() * 10i128.pow(2 - rounded.scale().min(2));
+    if cents < 0 {
+        out.push('-');
+    } else if signed && cents > 0 {
+        out.push('+');
     }
-    for (index, digit) in whole.chars().enumerate() {
+    let cents = cents.unsigned_abs();
+    let mut digits = itoa::Buffer::new();
+    let whole = digits.format(cents / 100);
+    for (index, digit) in whole.char_indices() {
         if index > 0 && (whole.len() - index).is_multiple_of(3) {
-            text.push(',');
+            out.push(',');
         }
-        text.push(digit);
+        out.push(digit);
     }
-    text.push('.');
-    text.push_str(fraction);
-    text
+    out.push('.');
+    let fraction = (cents % 100) as u8;
+    out.push(char::from(b'0' + fraction / 10));
+    out.push(char::from(b'0' + fraction % 10));
 }
 
 /// A change's amount as shown in a table cell: signed money, [`NO_PRICE`], or empty for an
@@ -254,5 +261,41 @@ mod money_tests {
         assert_eq!(super::money(amount("123456")), "123,456.00");
         assert_eq!(super::amount_cell(Some(None)), "no price");
         assert_eq!(super::amount_cell(None), "");
+        assert_eq!(
+            super::money(amount("79228162514264337593543950335")),
+            "79,228,162,514,264,337,593,543,950,335.00"
+        );
+        assert_eq!(super::signed_money(amount("-0.0000000000000000000000000001")), "0.00");
+    }
+
+    proptest::proptest! {
+        // Against the plain formatting: rounded to cents, `{:.2}`, a comma every three digits.
+        #[test]
+        fn money_is_the_rounded_amount_with_thousands_separators(
+            mantissa in proptest::prelude::any::<i64>(),
+            scale in 0u32..12,
+            signed in proptest::prelude::any::<bool>(),
+        ) {
+            let amount = rust_decimal::Decimal::new(mantissa, scale);
+            let cents = amount.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            let digits = format!("{:.2}", cents.abs());
+            let (whole, fraction) = digits.split_once('.').expect("two decimals");
+            let mut expected = String::new();
+            if !cents.is_zero() && cents.is_sign_negative() {
+                expected.push('-');
+            } else if signed && !cents.is_zero() {
+                expected.push('+');
+            }
+            for (index, digit) in whole.chars().enumerate() {
+                if index > 0 && (whole.len() - index) % 3 == 0 {
+                    expected.push(',');
+                }
+                expected.push(digit);
+            }
+            expected.push('.');
+            expected.push_str(fraction);
+            let shown = if signed { super::signed_money(amount) } else { super::money(amount) };
+            proptest::prop_assert_eq!(shown, expected);
+        }
     }
 }

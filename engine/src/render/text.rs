@@ -180,7 +180,14 @@ pub(crate) fn subject(action: &Action) -> String {
 /// [`subject`], appended to `out`.
 fn write_subject(out: &mut String, action: &Action) {
     let _ = match (action.code, &action.description, action.service_id) {
-        (_, Some(description), Some(service_id)) => write!(out, "{description} (service {service_id})"),
+        (_, Some(description), Some(service_id)) => {
+            // The usual line: pieces pushed, not formatted.
+            out.push_str(description);
+            out.push_str(" (service ");
+            out.push_str(itoa::Buffer::new().format(service_id));
+            out.push(')');
+            Ok(())
+        }
         (Code::AT07, Some(description), None) => write!(out, "row \"{description}\" has no SKU"),
         (Code::AT08, Some(description), None) => write!(
             out,
@@ -230,16 +237,23 @@ impl LineWriter {
         let subject_chars = self.subject_width(action);
         let line = &mut self.line;
         line.clear();
-        let _ = write!(line, "{mark} {kind:<9} {}  {}", action.code, self.subject);
+        // `{mark} {kind:<9} {code}  {subject}`, pushed piece by piece.
+        line.push(mark);
+        line.push(' ');
+        line.push_str(kind);
+        pad(line, 9usize.saturating_sub(kind.len()) + 1);
+        line.push_str(action.code.as_str());
+        line.push_str("  ");
+        line.push_str(&self.subject);
         if !self.change.is_empty() {
             let padding =
                 if action.kind == ActionKind::Skip { 0 } else { subject_width.saturating_sub(subject_chars) };
             pad(line, padding + 3);
             line.push_str(&self.change);
         }
-        if let Some(money) = money(action) {
+        if action.unit_price.is_some() {
             pad(line, change_width.saturating_sub(change_chars) + 3);
-            line.push_str(&money);
+            write_money(line, action);
         }
         line.truncate(line.trim_end().len());
         line
@@ -247,19 +261,34 @@ impl LineWriter {
 }
 
 fn pad(line: &mut String, spaces: usize) {
-    line.extend(std::iter::repeat_n(' ', spaces));
+    const SPACES: &str = "                                ";
+    let mut left = spaces;
+    while left > 0 {
+        let now = left.min(SPACES.len());
+        line.push_str(&SPACES[..now]);
+        left -= now;
+    }
 }
 
-/// A change's money: `@ 12.50 = +62.50/month` (and the pro-rated amount), or `no price`.
-pub(crate) fn money(action: &Action) -> Option<String> {
-    let price = action.unit_price?;
-    let Some(price) = price else { return Some(super::NO_PRICE.to_owned()) };
-    let monthly = action.monthly_amount_change.flatten()?;
-    let mut text = format!("@ {} = {}/month", super::money(price), super::signed_money(monthly));
-    if let Some(Some(prorated)) = action.prorated_amount_change {
-        let _ = write!(text, " ({} pro-rated)", super::signed_money(prorated));
+/// A change's money, appended to `out`: `@ 12.50 = +62.50/month` (and the pro-rated amount), or
+/// `no price`.
+fn write_money(out: &mut String, action: &Action) {
+    match (action.unit_price, action.monthly_amount_change) {
+        (Some(Some(price)), Some(Some(monthly))) => {
+            out.push_str("@ ");
+            super::write_money(out, price, false);
+            out.push_str(" = ");
+            super::write_money(out, monthly, true);
+            out.push_str("/month");
+            if let Some(Some(prorated)) = action.prorated_amount_change {
+                out.push_str(" (");
+                super::write_money(out, prorated, true);
+                out.push_str(" pro-rated)");
+            }
+        }
+        (Some(None), _) => out.push_str(super::NO_PRICE),
+        _ => {}
     }
-    Some(text)
 }
 
 /// The one-character sign of an action kind, as in the text rendering.
@@ -292,8 +321,16 @@ fn write_change(out: &mut String, action: &Action) {
             }
             _ => Ok(()),
         },
-        (_, Some(from), Some(to)) if from == to => write!(out, "{to}"),
-        (_, Some(from), Some(to)) => write!(out, "{from} → {to}"),
+        (_, Some(from), Some(to)) if from == to => {
+            out.push_str(itoa::Buffer::new().format(to));
+            Ok(())
+        }
+        (_, Some(from), Some(to)) => {
+            out.push_str(itoa::Buffer::new().format(from));
+            out.push_str(" → ");
+            out.push_str(itoa::Buffer::new().format(to));
+            Ok(())
+        }
         _ => Ok(()),
     };
 }
