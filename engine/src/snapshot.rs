@@ -294,19 +294,25 @@ impl SnapshotKind {
 
 /// Reads and validates `atria.json`.
 pub fn load_atria(path: &Path) -> Result<AtriaSnapshot, Problems> {
-    let bytes = read_file(path)?;
+    let bytes = read_file(path, 0)?;
     parse_atria(&bytes).map_err(|problems| problems.in_file(path))
 }
 
-/// Reads and validates `autotask.json`.
+/// Reads and validates `autotask.json`. Its file is the bigger one, loaded beside the Atria
+/// file: a helper thread reads its last quarter, and its bytes are unmapped on a thread of
+/// their own (milliseconds for a big file, while the compile goes on).
 pub fn load_autotask(path: &Path) -> Result<AutotaskSnapshot, Problems> {
-    let bytes = read_file(path)?;
-    parse_autotask(&bytes).map_err(|problems| problems.in_file(path))
+    let bytes = read_file(path, 4)?;
+    let parsed = parse_autotask(&bytes).map_err(|problems| problems.in_file(path));
+    // Should no thread start, the bytes are dropped here with the closure.
+    let _ = std::thread::Builder::new().spawn(move || drop(bytes));
+    parsed
 }
 
 /// The whole file, in an anonymous mapping of its own: a big snapshot's bytes go back to the
-/// system the moment the parse is done with them, before compile allocates the plan.
-fn read_file(path: &Path) -> Result<FileBytes, Problems> {
+/// system the moment the parse is done with them, before compile allocates the plan. With
+/// `helper_part` n > 0, a second thread reads the file's last 1/n at the same time.
+fn read_file(path: &Path, helper_part: usize) -> Result<FileBytes, Problems> {
     let cannot_read = |err: std::io::Error| Problems::one(Problem::file(path, format!("cannot read: {err}")));
     let mut file = std::fs::File::open(path).map_err(cannot_read)?;
     let length = usize::try_from(file.metadata().map_err(cannot_read)?.len()).unwrap_or(usize::MAX);
@@ -314,20 +320,48 @@ fn read_file(path: &Path) -> Result<FileBytes, Problems> {
         return std::fs::read(path).map(FileBytes::Read).map_err(cannot_read);
     }
     let mut bytes = memmap2::MmapMut::map_anon(length).map_err(cannot_read)?;
-    let mut filled = 0;
-    while filled < length {
-        match std::io::Read::read(&mut file, &mut bytes[filled..]) {
-            Ok(0) => break,
-            Ok(read) => filled += read,
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(cannot_read(err)),
-        }
-    }
-    // A file that grew while it was read is read again, whole.
-    if filled == length && std::io::Read::read(&mut file, &mut [0]).map_err(cannot_read)? > 0 {
+    let split = length - length.checked_div(helper_part).unwrap_or(0);
+    let (head, tail) = bytes.split_at_mut(split);
+    let (head_read, tail_read) = std::thread::scope(|scope| {
+        let tail_read = (!tail.is_empty()).then(|| {
+            scope.spawn(|| {
+                // A handle of its own, so that the two reads keep their own positions.
+                let mut file = std::fs::File::open(path)?;
+                std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(split as u64))?;
+                read_into(&mut file, tail)
+            })
+        });
+        let head_read = read_into(&mut file, head);
+        (head_read, tail_read.map_or(Ok(0), |read| read.join().expect("reading does not panic")))
+    });
+    let (head_read, tail_read) = (head_read.map_err(cannot_read)?, tail_read.map_err(cannot_read)?);
+    let filled = head_read + tail_read;
+    // A file that changed length while it was read (a gap between the parts, or a byte past
+    // the length it had) is read again, whole.
+    let mut grew = || -> std::io::Result<bool> {
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(length as u64))?;
+        Ok(std::io::Read::read(&mut file, &mut [0])? > 0)
+    };
+    let changed =
+        (head_read < split && tail_read > 0) || (filled == length && grew().map_err(cannot_read)?);
+    if changed {
         return std::fs::read(path).map(FileBytes::Read).map_err(cannot_read);
     }
     Ok(FileBytes::Mapped(bytes, filled))
+}
+
+/// Fills `buffer` from `file` until the buffer is full or the file ends: the bytes read.
+fn read_into(file: &mut std::fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match std::io::Read::read(file, &mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(filled)
 }
 
 /// A snapshot file's bytes: mapped (see [`read_file`]), or read into a vector when empty.

@@ -270,3 +270,17 @@ mod id_index {
         }
     }
 }
+
+#[test]
+fn a_file_read_in_two_parts_is_the_whole_file() {
+    let folder = tempfile::tempdir().expect("a temp dir");
+    for length in [1, 2, 3, 4, 5, 7, 8, 9, 1000, 65_537] {
+        let contents: Vec<u8> = (0..length).map(|at| (at * 7 % 251) as u8).collect();
+        let path = folder.path().join(format!("{length}.json"));
+        std::fs::write(&path, &contents).expect("write");
+        for helper_part in [0, 1, 2, 4] {
+            let read = read_file(&path, helper_part).expect("readable");
+            assert_eq!(&*read, &contents[..], "{length} bytes, helper part 1/{helper_part}");
+        }
+    }
+}
