@@ -6,14 +6,14 @@
 use rust_decimal::Decimal;
 
 use super::{Action, LogEntry};
-use crate::snapshot::ser::{json_string as string, json_timestamp as timestamp, json_value as serialized};
+use crate::snapshot::ser::{json_string as string, json_timestamp as timestamp};
 
 /// Appends `action` as serde_json's compact form of it.
 pub(super) fn write_action(out: &mut Vec<u8>, action: &Action) {
     out.extend_from_slice(b"{\"kind\":");
-    serialized(out, &action.kind);
+    string(out, action.kind.as_str());
     out.extend_from_slice(b",\"code\":");
-    serialized(out, &action.code);
+    string(out, action.code.as_str());
     out.extend_from_slice(b",\"customerCode\":");
     string(out, &action.customer_code);
     out.extend_from_slice(b",\"customerName\":");
@@ -67,9 +67,9 @@ pub(super) fn write_action(out: &mut Vec<u8>, action: &Action) {
 /// Appends `entry` as serde_json's compact form of it.
 pub(super) fn write_log_entry(out: &mut Vec<u8>, entry: &LogEntry) {
     out.extend_from_slice(b"{\"code\":");
-    serialized(out, &entry.code);
+    string(out, entry.code.as_str());
     out.extend_from_slice(b",\"level\":");
-    serialized(out, &entry.level);
+    string(out, entry.level.as_str());
     if let Some(code) = &entry.customer_code {
         out.extend_from_slice(b",\"customerCode\":");
         string(out, code);
@@ -82,9 +82,34 @@ pub(super) fn write_log_entry(out: &mut Vec<u8>, entry: &LogEntry) {
 /// `null` for no price, else the amount as serde writes a decimal.
 fn decimal(out: &mut Vec<u8>, amount: Option<&Decimal>) {
     match amount {
-        Some(amount) => serialized(out, amount),
+        Some(amount) => write_decimal(out, amount),
         None => out.extend_from_slice(b"null"),
     }
+}
+
+/// A decimal as rust_decimal serializes it: a JSON string of its digits at its own scale
+/// (`"62.50"`, `"0.005"`, `"-3"`), `-` whenever the sign is negative, zero included.
+fn write_decimal(out: &mut Vec<u8>, amount: &Decimal) {
+    out.push(b'"');
+    if amount.is_sign_negative() {
+        out.push(b'-');
+    }
+    let mut buffer = itoa::Buffer::new();
+    let mantissa = amount.mantissa().unsigned_abs();
+    let digits = if mantissa == 0 { &b""[..] } else { buffer.format(mantissa).as_bytes() };
+    let scale = amount.scale() as usize;
+    let whole = digits.len().saturating_sub(scale);
+    if whole == 0 {
+        out.push(b'0');
+    } else {
+        out.extend_from_slice(&digits[..whole]);
+    }
+    if scale > 0 {
+        out.push(b'.');
+        out.extend(std::iter::repeat_n(b'0', scale.saturating_sub(digits.len())));
+        out.extend_from_slice(&digits[whole..]);
+    }
+    out.push(b'"');
 }
 
 #[cfg(test)]
@@ -103,9 +128,21 @@ mod tests {
         prop_oneof!["[A-Za-z0-9 #().,-]{0,24}", "[\\x00-\\x7f]{0,12}", ".{0,8}"]
     }
 
+    /// Any decimal: every mantissa up to 96 bits, every scale, and zeros with either sign.
+    fn any_decimal() -> impl Strategy<Value = Decimal> {
+        let most = (1_i128 << 96) - 1;
+        let mantissa = prop_oneof![-most..=most, -1000_i128..1000, Just(0)];
+        (mantissa, 0_u32..=28, any::<bool>()).prop_map(|(mantissa, scale, negative)| {
+            let mut amount = Decimal::from_i128_with_scale(mantissa, scale);
+            if mantissa == 0 {
+                amount.set_sign_negative(negative);
+            }
+            amount
+        })
+    }
+
     fn amount() -> impl Strategy<Value = Option<Option<Decimal>>> {
-        let decimal = (any::<i64>(), 0_u32..8).prop_map(|(units, scale)| Decimal::new(units, scale));
-        prop_oneof![Just(None), Just(Some(None)), decimal.prop_map(|amount| Some(Some(amount)))]
+        prop_oneof![Just(None), Just(Some(None)), any_decimal().prop_map(|amount| Some(Some(amount)))]
     }
 
     prop_compose! {
@@ -142,6 +179,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn a_decimal_is_written_as_serde_json_writes_it(amount in any_decimal()) {
+            let mut fast = Vec::new();
+            write_decimal(&mut fast, &amount);
+            prop_assert_eq!(String::from_utf8(fast).unwrap(), serde_json::to_string(&amount).unwrap());
+        }
+
         #[test]
         fn an_action_is_written_as_serde_json_writes_it(action in action()) {
             let mut fast = Vec::new();

@@ -10,10 +10,21 @@ use super::{BillingRow, ContractService, ContractServiceUnit};
 
 /// `#[serde(serialize_with = "ser::timestamp")]`.
 pub fn timestamp<S: Serializer>(value: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    match whole_second(value) {
+        Some(text) => {
+            serializer.serialize_str(std::str::from_utf8(&text).expect("digits and separators are ASCII"))
+        }
+        None => value.serialize(serializer),
+    }
+}
+
+/// `2026-10-26T00:00:00Z`, as chrono writes a whole second of years 0–9999; `None` for any
+/// other time (chrono's own formatting then writes it).
+fn whole_second(value: &DateTime<Utc>) -> Option<[u8; 20]> {
     let naive = value.naive_utc();
     let (year, nanos) = (naive.year(), naive.nanosecond());
     if !(0..=9999).contains(&year) || nanos != 0 {
-        return value.serialize(serializer);
+        return None;
     }
     let mut text = *b"0000-00-00T00:00:00Z";
     let mut put = |at: usize, digits: usize, mut number: u32| {
@@ -28,7 +39,7 @@ pub fn timestamp<S: Serializer>(value: &DateTime<Utc>, serializer: S) -> Result<
     put(11, 2, naive.hour());
     put(14, 2, naive.minute());
     put(17, 2, naive.second());
-    serializer.serialize_str(std::str::from_utf8(&text).expect("digits and separators are ASCII"))
+    Some(text)
 }
 
 /// `#[serde(serialize_with = "ser::optional_timestamp")]`: `null` for none.
@@ -61,6 +72,12 @@ pub(crate) fn json_value<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
 
 /// Appends a timestamp as [`timestamp`] serializes it.
 pub(crate) fn json_timestamp(out: &mut Vec<u8>, value: &DateTime<Utc>) {
+    if let Some(text) = whole_second(value) {
+        out.push(b'"');
+        out.extend_from_slice(&text);
+        out.push(b'"');
+        return;
+    }
     #[derive(Serialize)]
     struct Timestamp<'a>(#[serde(serialize_with = "timestamp")] &'a DateTime<Utc>);
     json_value(out, &Timestamp(value));
