@@ -106,7 +106,9 @@ fn compile_inner(
             let atria_digest = known_atria_sha256.unwrap_or_else(|| atria_sha256(atria));
             (atria_digest, autotask_sha256(autotask))
         });
-        let decided = decide_all(spec, atria, autotask, effective_date);
+        // The last third of the rows on a second thread: a third, not a half, because those
+        // actions are copied once more (65 MB of a 1M-row plan).
+        let decided = decide_all(spec, atria, autotask, effective_date, |rows| rows / 3);
         (digests.join().expect("hashing does not panic"), decided)
     });
     let spec_sha256 = spec.sha256();
@@ -172,12 +174,15 @@ impl<'a> RowsByCustomer<'a> {
     }
 }
 
-/// Steps 1–8: every action and log entry, and the billing rows behind each action.
+/// Steps 1–8: every action and log entry, and the billing rows behind each action. The last
+/// customers, holding at least `second_thread_rows(rows in scope)` rows, are decided on a
+/// second thread.
 fn decide_all(
     spec: &JobSpec,
     atria: &AtriaSnapshot,
     autotask: &AutotaskSnapshot,
     effective_date: DateTime<Utc>,
+    second_thread_rows: impl FnOnce(usize) -> usize,
 ) -> (Vec<Action>, Vec<LogEntry>, ActionRows) {
     let period = &atria.period;
     let index = Index::new(autotask);
@@ -270,25 +275,58 @@ fn decide_all(
         }
 
         // 3–5. Active customers with billable rows, by code.
+        let mut steps: Vec<Step<'_>> = Vec::with_capacity(rows_by_customer.in_order.len() + 1);
         for (code, rows) in &rows_by_customer.in_order {
             let customer = customers_by_code[code];
             if customer.status == CustomerStatus::Active {
-                let start = compiler.actions.len();
-                compiler.customer(customer, rows, &managed);
-                body_log.extend(compiler.sort_from(start));
+                steps.push(Step::Customer(customer, rows));
             }
         }
         // 6. Every deprovisioned customer in scope, between AT20 and AT21, billing rows or not:
         // the same rules apply, so a missing identifier, company or contract still shows.
-        body_log.push(entry(Code::AT20, None, Code::AT20.message(&[])));
+        steps.push(Step::Log(Code::AT20));
         for customer in customers_by_code.values() {
             if customer.status == CustomerStatus::Deprovisioned && in_scope(&customer.short_name) {
                 let rows = rows_by_customer.get(&customer.short_name).unwrap_or_default();
-                let start = compiler.actions.len();
-                compiler.customer(customer, rows, &managed);
-                body_log.extend(compiler.sort_from(start));
+                steps.push(Step::Customer(customer, rows));
             }
         }
+        // Customers are decided independently of each other: the last steps are decided on a
+        // second thread, beside the input digests, and their actions then follow the first
+        // ones. The plan is the same wherever the split falls.
+        let split = Step::split_point(&steps, second_thread_rows(rows_in_scope));
+        let (first_steps, last_steps) = steps.split_at(split);
+        let last_rows = Step::rows(last_steps);
+        let last_most_actions = last_rows
+            + last_steps.len()
+            + if spec.zero_unbilled_lines { autotask.contract_services.len() } else { 0 };
+        let mut second = Compiler {
+            resolved: compiler.resolved.clone(),
+            prices: HashMap::new(),
+            actions: Vec::with_capacity(last_most_actions),
+            action_rows: Vec::with_capacity(last_most_actions),
+            row_arena: Vec::with_capacity(last_rows),
+            shared_companies: compiler.shared_companies.clone(),
+            units_cursor: 0,
+            ..compiler
+        };
+        let (second, second_log) = std::thread::scope(|scope| {
+            let managed = &managed;
+            let second_run = scope.spawn(move || {
+                let mut log = Vec::with_capacity(last_most_actions + 1);
+                second.run(last_steps, managed, &mut log);
+                (second, log)
+            });
+            compiler.run(first_steps, managed, &mut body_log);
+            second_run.join().expect("deciding does not panic")
+        });
+        let arena_offset = compiler.row_arena.len() as u32;
+        compiler.actions.extend(second.actions);
+        compiler.row_arena.extend(second.row_arena);
+        let shifted =
+            second.action_rows.into_iter().map(|(start, end)| (start + arena_offset, end + arena_offset));
+        compiler.action_rows.extend(shifted);
+        body_log.extend(second_log);
         body_log.push(entry(Code::AT21, None, Code::AT21.message(&[])));
     }
 
@@ -299,6 +337,30 @@ fn decide_all(
 
     let rows = ActionRows { arena: compiler.row_arena, of_actions: compiler.action_rows };
     (compiler.actions, log, rows)
+}
+
+/// One step of the deciding, in plan order: a customer with their billing rows in scope, or a
+/// log entry between the phases.
+enum Step<'a> {
+    Customer(&'a AtriaCustomer, &'a [usize]),
+    Log(Code),
+}
+
+impl Step<'_> {
+    fn rows(steps: &[Step<'_>]) -> usize {
+        steps.iter().map(|step| if let Step::Customer(_, rows) = step { rows.len() } else { 0 }).sum()
+    }
+
+    /// Where the last steps holding at least `last_rows` rows (or all of them) begin.
+    fn split_point(steps: &[Step<'_>], last_rows: usize) -> usize {
+        let mut rows = 0;
+        let mut at = steps.len();
+        while at > 0 && rows < last_rows {
+            at -= 1;
+            rows += Step::rows(&steps[at..=at]);
+        }
+        at
+    }
 }
 
 fn entry(code: Code, customer_code: Option<Arc<str>>, message: impl Into<Arc<str>>) -> LogEntry {
@@ -594,6 +656,20 @@ impl<'a> Compiler<'a> {
             .iter()
             .map(|action| entry(action.code, Some(action.customer_code.clone()), action.message.clone()))
             .collect()
+    }
+
+    /// Steps in order: their actions to `self.actions`, their log entries to `log`.
+    fn run(&mut self, steps: &[Step<'a>], managed: &HashSet<i64>, log: &mut Vec<LogEntry>) {
+        for step in steps {
+            match *step {
+                Step::Customer(customer, rows) => {
+                    let start = self.actions.len();
+                    self.customer(customer, rows, managed);
+                    log.extend(self.sort_from(start));
+                }
+                Step::Log(code) => log.push(entry(code, None, code.message(&[]))),
+            }
+        }
     }
 
     /// Steps 3–5 and 7 for one customer.

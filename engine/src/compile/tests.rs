@@ -614,3 +614,25 @@ fn the_text_shows_each_changes_money_or_no_price() {
     // Aligned under the money column.
     assert!(line_of("AT11  ").ends_with("0 → 4     no price"), "{text}");
 }
+
+#[test]
+fn the_plan_is_the_same_wherever_the_second_thread_starts() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    for name in ["seed-example", "every-code", "compile-edge-cases", "real-shaped"] {
+        let read = |file: &str| std::fs::read(fixtures.join(name).join(file)).expect("a fixture file");
+        let spec = crate::spec::parse(&String::from_utf8(read("job.yaml")).expect("UTF-8")).expect("spec");
+        let atria = parse_atria(&read("atria.json")).expect("atria");
+        let autotask = parse_autotask(&read("autotask.json")).expect("autotask");
+        let effective_date = atria.period.start_date.and_time(NaiveTime::MIN).and_utc();
+        let decide = |rows: usize| {
+            let (actions, log, rows) = decide_all(&spec, &atria, &autotask, effective_date, |_| rows);
+            let rows_of: Vec<&[u32]> =
+                rows.of_actions.iter().map(|&(start, end)| &rows.arena[start as usize..end as usize]).collect();
+            format!("{actions:?}\n{log:?}\n{rows_of:?}")
+        };
+        let on_one_thread = decide(0);
+        for rows in 1..=atria.billing.len() + 1 {
+            assert_eq!(decide(rows), on_one_thread, "{name}: the second thread takes {rows} rows");
+        }
+    }
+}
