@@ -626,8 +626,11 @@ fn the_plan_is_the_same_wherever_the_second_thread_starts() {
         let effective_date = atria.period.start_date.and_time(NaiveTime::MIN).and_utc();
         let decide = |rows: usize| {
             let (actions, log, rows) = decide_all(&spec, &atria, &autotask, effective_date, |_| rows);
-            let rows_of: Vec<&[u32]> =
-                rows.of_actions.iter().map(|&(start, end)| &rows.arena[start as usize..end as usize]).collect();
+            let rows_of: Vec<&[u32]> = rows
+                .of_actions
+                .iter()
+                .map(|&(start, end)| &rows.arena[start as usize..end as usize])
+                .collect();
             format!("{actions:?}\n{log:?}\n{rows_of:?}")
         };
         let on_one_thread = decide(0);
