@@ -284,3 +284,18 @@ fn a_file_read_in_two_parts_is_the_whole_file() {
         }
     }
 }
+
+#[test]
+fn a_byte_that_is_not_utf8_is_named_where_it_is_and_valid_text_parses_alike() {
+    // The seed, with one name's byte replaced by 0xff: parsed from the bytes, the error says where.
+    let mut bytes = SEED_AUTOTASK.as_bytes().to_vec();
+    let at = SEED_AUTOTASK.find("ASP Cloud").expect("a company name in the seed");
+    bytes[at] = 0xff;
+    let problems = parse_autotask(&bytes).expect_err("not UTF-8").to_string();
+    let line = SEED_AUTOTASK[..at].matches('\n').count() + 1;
+    assert!(problems.contains(&format!("line {line}")), "{problems}");
+    // Valid text is read as text; the snapshot is the one the bytes give.
+    let from_text = parse_autotask(SEED_AUTOTASK.as_bytes()).expect("the seed");
+    let from_bytes: AutotaskSnapshot = serde_json::from_slice(SEED_AUTOTASK.as_bytes()).expect("the seed");
+    assert_eq!(from_text, from_bytes);
+}
