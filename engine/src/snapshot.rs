@@ -703,8 +703,17 @@ pub fn atria_sha256(snapshot: &AtriaSnapshot) -> String {
     customers.sort_by(|a, b| a.short_name.cmp(&b.short_name));
     let mut billing: Vec<&BillingRow> = snapshot.billing.iter().collect();
     // The key is every field: rows it ties serialize alike, so an unstable sort (no buffer, faster
-    // on a million rows) hashes the same bytes.
-    billing.sort_unstable_by(|a, b| billing_order(a).cmp(&billing_order(b)));
+    // on a million rows) hashes the same bytes. Exports list each customer's rows together, the
+    // customers in order: then sorting each customer's rows apart gives the same order with far
+    // fewer comparisons.
+    let by_order = |a: &&BillingRow, b: &&BillingRow| billing_order(a).cmp(&billing_order(b));
+    if billing.is_sorted_by(|a, b| a.customer_code <= b.customer_code) {
+        for rows in billing.chunk_by_mut(|a, b| a.customer_code == b.customer_code) {
+            rows.sort_unstable_by(by_order);
+        }
+    } else {
+        billing.sort_unstable_by(by_order);
+    }
     let mut hashing =
         CanonicalHasher::new(&Head { format: &snapshot.format, period: &snapshot.period, customers });
     hashing.array("billing", billing.into_iter(), ser::write_billing_row);

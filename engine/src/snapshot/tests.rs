@@ -299,3 +299,21 @@ fn a_byte_that_is_not_utf8_is_named_where_it_is_and_valid_text_parses_alike() {
     let from_bytes: AutotaskSnapshot = serde_json::from_slice(SEED_AUTOTASK.as_bytes()).expect("the seed");
     assert_eq!(from_text, from_bytes);
 }
+
+#[test]
+fn the_atria_digest_does_not_depend_on_the_order_of_rows_within_or_across_customers() {
+    let mut snapshot = parse_atria(SEED_ATRIA.as_bytes()).expect("the seed");
+    snapshot.billing.sort_by(|a, b| billing_order(a).cmp(&billing_order(b)));
+    let canonical = atria_sha256(&snapshot);
+    // Customers in order, each one's rows reversed: sorted customer by customer.
+    let mut within = snapshot.clone();
+    for rows in within.billing.chunk_by_mut(|a, b| a.customer_code == b.customer_code) {
+        rows.reverse();
+    }
+    assert_ne!(within.billing, snapshot.billing, "the seed has a customer with several rows");
+    assert_eq!(atria_sha256(&within), canonical);
+    // Customers out of order: sorted whole.
+    let mut across = snapshot.clone();
+    across.billing.reverse();
+    assert_eq!(atria_sha256(&across), canonical);
+}
