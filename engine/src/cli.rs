@@ -617,17 +617,18 @@ fn load_inputs(
     autotask_path: &Path,
 ) -> anyhow::Result<(spec::JobSpec, snapshot::AtriaSnapshot, snapshot::AutotaskSnapshot, Option<String>)> {
     // The two snapshots load side by side. The Autotask file is the bigger one: the Atria
-    // thread computes its snapshot's digest (which compile needs) in the meantime.
-    let (spec, (atria, autotask)) = std::thread::scope(|scope| {
-        let atria = scope.spawn(|| {
-            snapshot::load_atria(atria_path).map(|atria| {
+    // thread computes its snapshot's digest (which compile needs) in the meantime, then loads
+    // the spec (milliseconds: its JSON Schema is built and compiled).
+    let ((atria, spec), autotask) = std::thread::scope(|scope| {
+        let atria_and_spec = scope.spawn(|| {
+            let atria = snapshot::load_atria(atria_path).map(|atria| {
                 let digest = snapshot::atria_sha256(&atria);
                 (atria, digest)
-            })
+            });
+            (atria, spec::load(spec_path))
         });
         let autotask = snapshot::load_autotask(autotask_path);
-        let spec = spec::load(spec_path);
-        (spec, (atria.join().expect("loading does not panic"), autotask))
+        (atria_and_spec.join().expect("loading does not panic"), autotask)
     });
     match (spec, atria, autotask) {
         (Ok(spec), Ok((atria, atria_sha256)), Ok(autotask)) => {
