@@ -296,7 +296,7 @@ fn decide_all(
         // ones. The plan is the same wherever the split falls.
         let split = Step::split_point(&steps, second_thread_rows(rows_in_scope));
         let (first_steps, last_steps) = steps.split_at(split);
-        let last_rows = Step::rows(last_steps);
+        let last_rows: usize = last_steps.iter().map(Step::rows).sum();
         let last_most_actions = last_rows
             + last_steps.len()
             + if spec.zero_unbilled_lines { autotask.contract_services.len() } else { 0 };
@@ -347,8 +347,9 @@ enum Step<'a> {
 }
 
 impl Step<'_> {
-    fn rows(steps: &[Step<'_>]) -> usize {
-        steps.iter().map(|step| if let Step::Customer(_, rows) = step { rows.len() } else { 0 }).sum()
+    /// The billing rows of a step: a customer's, none for a log entry.
+    fn rows(&self) -> usize {
+        if let Step::Customer(_, rows) = self { rows.len() } else { 0 }
     }
 
     /// Where the last steps holding at least `last_rows` rows (or all of them) begin.
@@ -357,7 +358,7 @@ impl Step<'_> {
         let mut at = steps.len();
         while at > 0 && rows < last_rows {
             at -= 1;
-            rows += Step::rows(&steps[at..=at]);
+            rows += steps[at].rows();
         }
         at
     }

@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::codes::{Code, LogLevel};
-
-mod compact;
 use crate::problems::{Problem, Problems};
 use crate::snapshot::BillingPeriod;
 use crate::spec::{CustomerMatch, CustomerOverride, Guards, JobSpec, SkuType};
+
+mod compact;
 
 pub const PLAN_FORMAT: &str = "billsync.plan/v1";
 /// The most units an Autotask line can hold (its units are int32).
