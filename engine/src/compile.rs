@@ -4,7 +4,8 @@
 //! DESIGN.md's "Compile semantics" is the reference; the step numbers below follow it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 
@@ -100,17 +101,12 @@ fn compile_inner(
     let effective_date = if spec.pro_rated_transactions { as_of } else { period_start };
 
     // The input digests are a big part of a big compile and need nothing else: they run on a
-    // second core while this one decides.
-    let ((atria_digest, autotask_digest), (actions, log, rows)) = std::thread::scope(|scope| {
-        let digests = scope.spawn(|| {
+    // second core, which then helps decide.
+    let (actions, log, rows, (atria_digest, autotask_digest)) =
+        decide_all(spec, atria, autotask, effective_date, SecondThread::Beside, || {
             let atria_digest = known_atria_sha256.unwrap_or_else(|| atria_sha256(atria));
             (atria_digest, autotask_sha256(autotask))
         });
-        // The last third of the rows on a second thread: a third, not a half, because those
-        // actions are copied once more (65 MB of a 1M-row plan).
-        let decided = decide_all(spec, atria, autotask, effective_date, |rows| rows / 3);
-        (digests.join().expect("hashing does not panic"), decided)
-    });
     let spec_sha256 = spec.sha256();
     let inputs = Inputs { atria_sha256: atria_digest, autotask_sha256: autotask_digest };
     let plan_id = {
@@ -174,52 +170,37 @@ impl<'a> RowsByCustomer<'a> {
     }
 }
 
-/// Steps 1–8: every action and log entry, and the billing rows behind each action. The last
-/// customers, holding at least `second_thread_rows(rows in scope)` rows, are decided on a
-/// second thread.
-fn decide_all(
+/// How the customers are shared between two threads (see [`Untaken`]).
+#[derive(Clone, Copy, Debug)]
+enum SecondThread {
+    /// A second thread does the other task first, then takes batches from the back while this
+    /// one takes them from the front.
+    Beside,
+    /// For tests, one thread: the other task, `front_batches` batches of `batch` steps from the
+    /// front, then the rest from the back, as a second thread would have taken them.
+    #[cfg(test)]
+    After { front_batches: usize, batch: usize },
+}
+
+/// Steps 1–8: every action and log entry, and the billing rows behind each action; with them,
+/// what `other_task` returns. That task (the input digests) runs on a second thread, which then
+/// helps decide: both threads finish together however long the task takes on this machine.
+fn decide_all<T: Send>(
     spec: &JobSpec,
     atria: &AtriaSnapshot,
     autotask: &AutotaskSnapshot,
     effective_date: DateTime<Utc>,
-    second_thread_rows: impl FnOnce(usize) -> usize,
-) -> (Vec<Action>, Vec<LogEntry>, ActionRows) {
+    second_thread: SecondThread,
+    other_task: impl FnOnce() -> T + Send,
+) -> (Vec<Action>, Vec<LogEntry>, ActionRows, T) {
     let period = &atria.period;
-    let index = Index::new(autotask);
-    let mut compiler = Compiler {
-        spec,
-        atria,
-        index: &index,
-        effective_date,
-        resolved: HashMap::new(),
-        prices: HashMap::new(),
-        actions: Vec::new(),
-        action_rows: Vec::new(),
-        row_arena: Vec::new(),
-        shared_companies: HashMap::new(),
-        units_cursor: 0,
-    };
     let period_end = period.end_date.to_string();
-
-    // 1. Start of the run.
-    let mut head_log = vec![
-        entry(Code::AT22, None, Code::AT22.message(&[("job", &spec.label)])),
-        entry(Code::AT01, None, Code::AT01.message(&[("periodEndDate", &period_end)])),
-    ];
+    let index = Index::new(autotask);
 
     // 2. Scope: the customer filter, overrides that skip, billable rows.
     let customers_by_code: BTreeMap<&str, &AtriaCustomer> =
         atria.customers.iter().map(|customer| (&*customer.short_name, customer)).collect();
     let filter: BTreeSet<&str> = spec.customers.iter().map(|code| code.trim()).collect();
-    for code in &filter {
-        if !customers_by_code.contains_key(code) {
-            head_log.push(entry(
-                Code::AT28,
-                Some((*code).into()),
-                Code::AT28.message(&[("customerCode", code)]),
-            ));
-        }
-    }
     let in_scope = |code: &str| {
         (filter.is_empty() || filter.contains(code)) && !spec.overrides.get(code).is_some_and(|o| o.skip)
     };
@@ -227,116 +208,234 @@ fn decide_all(
         RowsByCustomer::of(&atria.billing, |row| row.billable && in_scope(&row.customer_code));
     let rows_in_scope = rows_by_customer.rows;
     // At most one action per row in scope, per customer and per line zeroed: reserved once, so
-    // that a big plan's actions are never copied into fresh memory as they grow (untouched
-    // capacity costs no memory).
+    // that a big plan's actions are never copied into fresh memory as they grow. Either thread
+    // may take nearly all: both reserve the most (capacity never written costs no memory).
     let most_actions = rows_in_scope
         + atria.customers.len()
         + if spec.zero_unbilled_lines { autotask.contract_services.len() } else { 0 };
-    compiler.actions.reserve_exact(most_actions);
-    compiler.action_rows.reserve_exact(most_actions);
-    compiler.row_arena.reserve_exact(rows_in_scope);
-    head_log.reserve_exact(most_actions + 3);
+    let new_compiler = || Compiler {
+        spec,
+        atria,
+        index: &index,
+        effective_date,
+        resolved: HashMap::new(),
+        prices: HashMap::new(),
+        actions: Vec::with_capacity(most_actions),
+        action_rows: Vec::with_capacity(most_actions),
+        row_arena: Vec::with_capacity(rows_in_scope),
+        shared_companies: HashMap::new(),
+        units_cursor: 0,
+    };
 
-    // Several customers in scope on one company would plan conflicting changes to one contract
-    // (two targets for one line, two creates of one service): each of them is skipped (AT34).
-    let processed = customers_by_code.values().filter(|customer| match customer.status {
-        CustomerStatus::Active => rows_by_customer.get(&customer.short_name).is_some(),
-        CustomerStatus::Deprovisioned => {
-            in_scope(&customer.short_name)
-                && (spec.zero_unbilled_lines || rows_by_customer.get(&customer.short_name).is_some())
-        }
-    });
-    let mut by_company: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
-    for customer in processed {
-        if let Some(company_id) = compiler.company_id_of(customer) {
-            by_company.entry(company_id).or_default().push(&*customer.short_name);
-        }
-    }
-    for codes in by_company.values().filter(|codes| codes.len() > 1) {
-        for code in codes {
-            let others = codes.iter().copied().filter(|other| other != code).collect();
-            compiler.shared_companies.insert(code, others);
-        }
-    }
-
-    // Body entries follow the head entries directly: one vector, never copied.
-    let mut body_log = head_log;
-    if rows_by_customer.rows == 0 {
-        // Never zero anything on missing data.
-        body_log.push(entry(Code::AT15, None, Code::AT15.message(&[("periodEndDate", &period_end)])));
-    } else {
-        // Services some Atria row maps to: the lines `zeroUnbilledLines` may zero. Only ever
-        // looked up.
-        let mut managed: HashSet<i64> = HashSet::new();
-        for row in &atria.billing {
-            if let Resolution::Service(service_id) = compiler.resolve(row) {
-                managed.insert(service_id);
+    std::thread::scope(|scope| {
+        // The second thread's share of the deciding, once this one has set it out.
+        let (share, shared) = std::sync::mpsc::channel::<(Compiler<'_>, Arc<Steps<'_>>)>();
+        let mut other_task = Some(other_task);
+        let second = match second_thread {
+            SecondThread::Beside => {
+                let other_task = other_task.take();
+                Some(scope.spawn(move || {
+                    let other = other_task.map(|task| task());
+                    // None when this thread has nothing to share.
+                    let back = shared
+                        .recv()
+                        .ok()
+                        .map(|(second, steps)| second.decide_from_back(&steps, Untaken::back));
+                    (other, back)
+                }))
             }
-        }
-
-        // 3–5. Active customers with billable rows, by code.
-        let mut steps: Vec<Step<'_>> = Vec::with_capacity(rows_by_customer.in_order.len() + 1);
-        for (code, rows) in &rows_by_customer.in_order {
-            let customer = customers_by_code[code];
-            if customer.status == CustomerStatus::Active {
-                steps.push(Step::Customer(customer, rows));
-            }
-        }
-        // 6. Every deprovisioned customer in scope, between AT20 and AT21, billing rows or not:
-        // the same rules apply, so a missing identifier, company or contract still shows.
-        steps.push(Step::Log(Code::AT20));
-        for customer in customers_by_code.values() {
-            if customer.status == CustomerStatus::Deprovisioned && in_scope(&customer.short_name) {
-                let rows = rows_by_customer.get(&customer.short_name).unwrap_or_default();
-                steps.push(Step::Customer(customer, rows));
-            }
-        }
-        // Customers are decided independently of each other: the last steps are decided on a
-        // second thread, beside the input digests, and their actions then follow the first
-        // ones. The plan is the same wherever the split falls.
-        let split = Step::split_point(&steps, second_thread_rows(rows_in_scope));
-        let (first_steps, last_steps) = steps.split_at(split);
-        let last_rows: usize = last_steps.iter().map(Step::rows).sum();
-        let last_most_actions = last_rows
-            + last_steps.len()
-            + if spec.zero_unbilled_lines { autotask.contract_services.len() } else { 0 };
-        let mut second = Compiler {
-            resolved: compiler.resolved.clone(),
-            prices: HashMap::new(),
-            actions: Vec::with_capacity(last_most_actions),
-            action_rows: Vec::with_capacity(last_most_actions),
-            row_arena: Vec::with_capacity(last_rows),
-            shared_companies: compiler.shared_companies.clone(),
-            units_cursor: 0,
-            ..compiler
+            #[cfg(test)]
+            SecondThread::After { .. } => None,
         };
-        let (second, second_log) = std::thread::scope(|scope| {
-            let managed = &managed;
-            let second_run = scope.spawn(move || {
-                let mut log = Vec::with_capacity(last_most_actions + 1);
-                second.run(last_steps, managed, &mut log);
-                (second, log)
-            });
-            compiler.run(first_steps, managed, &mut body_log);
-            second_run.join().expect("deciding does not panic")
+        let mut compiler = new_compiler();
+
+        // 1. Start of the run.
+        let mut log = Vec::with_capacity(most_actions + 4);
+        log.push(entry(Code::AT22, None, Code::AT22.message(&[("job", &spec.label)])));
+        log.push(entry(Code::AT01, None, Code::AT01.message(&[("periodEndDate", &period_end)])));
+        for code in &filter {
+            if !customers_by_code.contains_key(code) {
+                log.push(entry(
+                    Code::AT28,
+                    Some((*code).into()),
+                    Code::AT28.message(&[("customerCode", code)]),
+                ));
+            }
+        }
+
+        // Several customers in scope on one company would plan conflicting changes to one
+        // contract (two targets for one line, two creates of one service): each of them is
+        // skipped (AT34).
+        let processed = customers_by_code.values().filter(|customer| match customer.status {
+            CustomerStatus::Active => rows_by_customer.get(&customer.short_name).is_some(),
+            CustomerStatus::Deprovisioned => {
+                in_scope(&customer.short_name)
+                    && (spec.zero_unbilled_lines || rows_by_customer.get(&customer.short_name).is_some())
+            }
         });
-        let arena_offset = compiler.row_arena.len() as u32;
-        compiler.actions.extend(second.actions);
-        compiler.row_arena.extend(second.row_arena);
-        let shifted =
-            second.action_rows.into_iter().map(|(start, end)| (start + arena_offset, end + arena_offset));
-        compiler.action_rows.extend(shifted);
-        body_log.extend(second_log);
-        body_log.push(entry(Code::AT21, None, Code::AT21.message(&[])));
+        let mut by_company: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+        for customer in processed {
+            if let Some(company_id) = compiler.company_id_of(customer) {
+                by_company.entry(company_id).or_default().push(&*customer.short_name);
+            }
+        }
+        for codes in by_company.values().filter(|codes| codes.len() > 1) {
+            for code in codes {
+                let others = codes.iter().copied().filter(|other| other != code).collect();
+                compiler.shared_companies.insert(code, others);
+            }
+        }
+
+        let mut back = None;
+        if rows_in_scope == 0 {
+            // Never zero anything on missing data.
+            log.push(entry(Code::AT15, None, Code::AT15.message(&[("periodEndDate", &period_end)])));
+        } else {
+            // Services some Atria row maps to: the lines `zeroUnbilledLines` may zero. Only
+            // ever looked up.
+            let mut managed: HashSet<i64> = HashSet::new();
+            for row in &atria.billing {
+                if let Resolution::Service(service_id) = compiler.resolve(row) {
+                    managed.insert(service_id);
+                }
+            }
+
+            // 3–5. Active customers with billable rows, by code.
+            let mut steps: Vec<Step<'_>> = Vec::with_capacity(rows_by_customer.in_order.len() + 1);
+            for (code, rows) in &rows_by_customer.in_order {
+                let customer = customers_by_code[code];
+                if customer.status == CustomerStatus::Active {
+                    steps.push(Step::Customer(customer, rows));
+                }
+            }
+            // 6. Every deprovisioned customer in scope, between AT20 and AT21, billing rows or
+            // not: the same rules apply, so a missing identifier, company or contract still
+            // shows.
+            steps.push(Step::Log(Code::AT20));
+            for customer in customers_by_code.values() {
+                if customer.status == CustomerStatus::Deprovisioned && in_scope(&customer.short_name) {
+                    let rows = rows_by_customer.get(&customer.short_name).unwrap_or_default();
+                    steps.push(Step::Customer(customer, rows));
+                }
+            }
+
+            // Customers are decided independently of each other, so two threads share them;
+            // their actions then join in plan order, the same plan however the steps fell.
+            let second_compiler = Compiler {
+                resolved: compiler.resolved.clone(),
+                shared_companies: compiler.shared_companies.clone(),
+                ..new_compiler()
+            };
+            let batch = match second_thread {
+                SecondThread::Beside => Untaken::BATCH,
+                #[cfg(test)]
+                SecondThread::After { batch, .. } => batch,
+            };
+            let untaken = Untaken::new(steps.len(), batch);
+            let steps = Arc::new(Steps { steps, managed, untaken });
+            match second_thread {
+                SecondThread::Beside => {
+                    // The second thread is there until this thread's scope ends.
+                    let _ = share.send((second_compiler, Arc::clone(&steps)));
+                    compiler.decide_into(&steps, &mut log, Untaken::front);
+                }
+                #[cfg(test)]
+                SecondThread::After { front_batches, .. } => {
+                    let front = steps.untaken.front_batches(front_batches);
+                    let mut front = front.into_iter();
+                    compiler.decide_into(&steps, &mut log, |_| front.next());
+                    back = Some(second_compiler.decide_from_back(&steps, Untaken::back));
+                }
+            }
+        }
+        drop(share);
+        let other = match second {
+            Some(second) => {
+                let (other, decided) = second.join().expect("deciding does not panic");
+                back = back.or(decided);
+                other
+            }
+            None => other_task.take().map(|task| task()),
+        };
+        let other = other.expect("the other task runs once");
+        if let Some(back) = back {
+            compiler.append(back, &mut log);
+        }
+        if rows_in_scope > 0 {
+            log.push(entry(Code::AT21, None, Code::AT21.message(&[])));
+        }
+
+        // 8. The status, from everything logged.
+        let status = JobStatus::of(log.iter().map(|entry| entry.level));
+        log.push(entry(Code::AT24, None, Code::AT24.message(&[("status", status.as_str())])));
+
+        let rows = ActionRows { arena: compiler.row_arena, of_actions: compiler.action_rows };
+        (compiler.actions, log, rows, other)
+    })
+}
+
+/// The steps to decide, and what both threads read while deciding them.
+struct Steps<'a> {
+    steps: Vec<Step<'a>>,
+    /// Services some Atria row maps to: the lines `zeroUnbilledLines` may zero.
+    managed: HashSet<i64>,
+    untaken: Untaken,
+}
+
+/// The steps no thread has taken yet. One thread takes batches from the front, the other from
+/// the back, until they meet: the input digests share the two cores meanwhile, so neither
+/// thread's share can be known ahead, and both finish together.
+struct Untaken {
+    steps: Mutex<Range<usize>>,
+    batch: usize,
+}
+
+impl Untaken {
+    /// Steps a batch: small enough for the two threads to end close together, big enough to
+    /// take the lock rarely.
+    const BATCH: usize = 8;
+
+    fn new(steps: usize, batch: usize) -> Untaken {
+        Untaken { steps: Mutex::new(0..steps), batch: batch.max(1) }
     }
 
-    // 8. The status, from everything logged.
-    let mut log = body_log;
-    let status = JobStatus::of(log.iter().map(|entry| entry.level));
-    log.push(entry(Code::AT24, None, Code::AT24.message(&[("status", status.as_str())])));
+    fn front(&self) -> Option<Range<usize>> {
+        let mut steps = self.steps.lock().unwrap_or_else(PoisonError::into_inner);
+        let end = steps.end.min(steps.start + self.batch);
+        let taken = steps.start..end;
+        steps.start = end;
+        (!taken.is_empty()).then_some(taken)
+    }
 
-    let rows = ActionRows { arena: compiler.row_arena, of_actions: compiler.action_rows };
-    (compiler.actions, log, rows)
+    fn back(&self) -> Option<Range<usize>> {
+        let mut steps = self.steps.lock().unwrap_or_else(PoisonError::into_inner);
+        let start = steps.start.max(steps.end.saturating_sub(self.batch));
+        let taken = start..steps.end;
+        steps.end = start;
+        (!taken.is_empty()).then_some(taken)
+    }
+
+    /// Up to `batches` batches from the front, taken now.
+    #[cfg(test)]
+    fn front_batches(&self, batches: usize) -> std::vec::IntoIter<Range<usize>> {
+        (0..batches).map_while(|_| self.front()).collect::<Vec<_>>().into_iter()
+    }
+}
+
+/// What a thread decided from the back, batch by batch in the order it took them.
+struct Decided {
+    actions: Vec<Action>,
+    action_rows: Vec<(u32, u32)>,
+    row_arena: Vec<u32>,
+    log: Vec<LogEntry>,
+    batches: Vec<BatchStart>,
+}
+
+/// Where a batch's output begins in each of [`Decided`]'s vectors.
+struct BatchStart {
+    actions: usize,
+    log: usize,
+    arena: usize,
 }
 
 /// One step of the deciding, in plan order: a customer with their billing rows in scope, or a
@@ -344,24 +443,6 @@ fn decide_all(
 enum Step<'a> {
     Customer(&'a AtriaCustomer, &'a [usize]),
     Log(Code),
-}
-
-impl Step<'_> {
-    /// The billing rows of a step: a customer's, none for a log entry.
-    fn rows(&self) -> usize {
-        if let Step::Customer(_, rows) = self { rows.len() } else { 0 }
-    }
-
-    /// Where the last steps holding at least `last_rows` rows (or all of them) begin.
-    fn split_point(steps: &[Step<'_>], last_rows: usize) -> usize {
-        let mut rows = 0;
-        let mut at = steps.len();
-        while at > 0 && rows < last_rows {
-            at -= 1;
-            rows += steps[at].rows();
-        }
-        at
-    }
 }
 
 fn entry(code: Code, customer_code: Option<Arc<str>>, message: impl Into<Arc<str>>) -> LogEntry {
@@ -657,6 +738,59 @@ impl<'a> Compiler<'a> {
             .iter()
             .map(|action| entry(action.code, Some(action.customer_code.clone()), action.message.clone()))
             .collect()
+    }
+
+    /// The batches of steps `take` hands out, each in order: their actions to `self.actions`,
+    /// their log entries to `log`.
+    fn decide_into(
+        &mut self,
+        steps: &Steps<'a>,
+        log: &mut Vec<LogEntry>,
+        mut take: impl FnMut(&Untaken) -> Option<Range<usize>>,
+    ) {
+        while let Some(batch) = take(&steps.untaken) {
+            self.run(&steps.steps[batch], &steps.managed, log);
+        }
+    }
+
+    /// [`Compiler::decide_into`] for the steps taken from the back: where each batch begins
+    /// in the output, so that [`Compiler::append`] can put the batches back in plan order.
+    fn decide_from_back(
+        mut self,
+        steps: &Steps<'a>,
+        mut take: impl FnMut(&Untaken) -> Option<Range<usize>>,
+    ) -> Decided {
+        let mut log = Vec::with_capacity(self.actions.capacity());
+        let mut batches = Vec::new();
+        while let Some(batch) = take(&steps.untaken) {
+            batches.push(BatchStart {
+                actions: self.actions.len(),
+                log: log.len(),
+                arena: self.row_arena.len(),
+            });
+            self.run(&steps.steps[batch], &steps.managed, &mut log);
+        }
+        Decided {
+            actions: self.actions,
+            action_rows: self.action_rows,
+            row_arena: self.row_arena,
+            log,
+            batches,
+        }
+    }
+
+    /// Appends what the other thread decided from the back: its last batch first (the earliest
+    /// in plan order), each batch's row ranges moved to where its rows now sit.
+    fn append(&mut self, mut back: Decided, log: &mut Vec<LogEntry>) {
+        for start in back.batches.iter().rev() {
+            let shift = self.row_arena.len() as i64 - start.arena as i64;
+            let moved = |row: u32| u32::try_from(i64::from(row) + shift).expect("row ranges fit the arena");
+            self.row_arena.extend(back.row_arena.drain(start.arena..));
+            self.action_rows
+                .extend(back.action_rows.drain(start.actions..).map(|(from, to)| (moved(from), moved(to))));
+            self.actions.extend(back.actions.drain(start.actions..));
+            log.extend(back.log.drain(start.log..));
+        }
     }
 
     /// Steps in order: their actions to `self.actions`, their log entries to `log`.

@@ -616,7 +616,7 @@ fn the_text_shows_each_changes_money_or_no_price() {
 }
 
 #[test]
-fn the_plan_is_the_same_wherever_the_second_thread_starts() {
+fn the_plan_is_the_same_however_the_two_threads_share_the_steps() {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
     for name in ["seed-example", "every-code", "compile-edge-cases", "real-shaped"] {
         let read = |file: &str| std::fs::read(fixtures.join(name).join(file)).expect("a fixture file");
@@ -624,8 +624,10 @@ fn the_plan_is_the_same_wherever_the_second_thread_starts() {
         let atria = parse_atria(&read("atria.json")).expect("atria");
         let autotask = parse_autotask(&read("autotask.json")).expect("autotask");
         let effective_date = atria.period.start_date.and_time(NaiveTime::MIN).and_utc();
-        let decide = |rows: usize| {
-            let (actions, log, rows) = decide_all(&spec, &atria, &autotask, effective_date, |_| rows);
+        let decide = |second_thread: SecondThread| {
+            let (actions, log, rows, other) =
+                decide_all(&spec, &atria, &autotask, effective_date, second_thread, || "the other task");
+            assert_eq!(other, "the other task");
             let rows_of: Vec<&[u32]> = rows
                 .of_actions
                 .iter()
@@ -633,9 +635,18 @@ fn the_plan_is_the_same_wherever_the_second_thread_starts() {
                 .collect();
             format!("{actions:?}\n{log:?}\n{rows_of:?}")
         };
-        let on_one_thread = decide(0);
-        for rows in 1..=atria.billing.len() + 1 {
-            assert_eq!(decide(rows), on_one_thread, "{name}: the second thread takes {rows} rows");
+        let steps = atria.customers.len() + 1;
+        let on_one_thread = decide(SecondThread::After { front_batches: steps, batch: 1 });
+        // Every split point, and batches of several steps taken from the back.
+        for batch in [1, 2, 3] {
+            for front_batches in 0..=steps {
+                let shared = decide(SecondThread::After { front_batches, batch });
+                assert_eq!(
+                    shared, on_one_thread,
+                    "{name}: {front_batches} batches of {batch} from the front"
+                );
+            }
         }
+        assert_eq!(decide(SecondThread::Beside), on_one_thread, "{name}: on two threads");
     }
 }
