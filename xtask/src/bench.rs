@@ -140,7 +140,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         for (command, timing) in commands.iter().zip(&timings) {
             let target = match (command.checked, case.target) {
                 (false, _) => "–".to_owned(),
-                (true, Target::Time(limit)) => format!("≤ {:.2} s", limit.as_secs_f64()),
+                (true, Target::Time(limit)) => format!("≤ {:.3} s", limit.as_secs_f64()),
                 (true, Target::OfJq(ratio)) => match jq_median {
                     Some(jq) => format!("≤ {ratio}× jq = {:.2} s", jq.as_secs_f64() * ratio),
                     None => format!("≤ {ratio}× jq"),
@@ -201,7 +201,7 @@ fn load_average() -> String {
 
 fn print_row(rows: &str, command: &str, timing: &Timing, target: &str) {
     println!(
-        "| {rows} | {command} | {:.2} s | {:.2} s | {:.2} s | {target} | {} MiB |",
+        "| {rows} | {command} | {:.3} s | {:.3} s | {:.3} s | {target} | {} MiB |",
         timing.median.as_secs_f64(),
         timing.min.as_secs_f64(),
         timing.max.as_secs_f64(),
