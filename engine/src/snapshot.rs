@@ -542,31 +542,64 @@ pub fn check_autotask(snapshot: &AutotaskSnapshot) -> Problems {
     let services = unique_ids(&mut problems, "services", snapshot.services.iter().map(|s| s.id));
     let lines =
         unique_ids(&mut problems, "contractServices", snapshot.contract_services.iter().map(|l| l.id));
-    unique_ids(&mut problems, "contractServiceUnits", snapshot.contract_service_units.iter().map(|u| u.id));
-
-    // The path is written only for a problem: millions of references are checked per big load.
-    let mut dangling = |array: &str, index: usize, field: &str, what: &str, id: i64, known: &IdIndex| {
-        if known.get(id).is_none() {
-            problems.push(Problem::at(
-                format!("$.{array}[{index}].{field}"),
-                format!("{what} {id} does not exist"),
-            ));
+    // The unit rows, the biggest array, are checked on a second thread (the Atria file is
+    // loaded by then: its core is free); their problems take their place in the list below.
+    let (contracts_for_units, services_for_units) = (contracts.clone(), services.clone());
+    std::thread::scope(|scope| {
+        let units =
+            scope.spawn(move || check_unit_rows(snapshot, &contracts_for_units, &lines, &services_for_units));
+        let mut dangling = Problems::default();
+        for (index, contract) in snapshot.contracts.iter().enumerate() {
+            dangling_id(
+                &mut dangling,
+                "contracts",
+                index,
+                "companyID",
+                "company",
+                contract.company_id,
+                &companies,
+            );
         }
-    };
+        for (index, line) in snapshot.contract_services.iter().enumerate() {
+            let lines = "contractServices";
+            dangling_id(&mut dangling, lines, index, "contractID", "contract", line.contract_id, &contracts);
+            dangling_id(&mut dangling, lines, index, "serviceID", "service", line.service_id, &services);
+        }
+        let (unique_units, dangling_units, unit_rows) = units.join().expect("checking does not panic");
+        problems.extend(unique_units);
+        problems.extend(dangling);
+        problems.extend(dangling_units);
+        problems.extend(unit_rows);
+    });
     for (index, contract) in snapshot.contracts.iter().enumerate() {
-        dangling("contracts", index, "companyID", "company", contract.company_id, &companies);
+        if contract.end_date < contract.start_date {
+            problems.push(Problem::at(format!("$.contracts[{index}].endDate"), "ends before it starts"));
+        }
     }
-    for (index, line) in snapshot.contract_services.iter().enumerate() {
-        dangling("contractServices", index, "contractID", "contract", line.contract_id, &contracts);
-        dangling("contractServices", index, "serviceID", "service", line.service_id, &services);
-    }
-    for (index, row) in snapshot.contract_service_units.iter().enumerate() {
+    problems
+}
+
+/// The unit rows' part of [`check_autotask`]: duplicate ids, references to nothing, then each
+/// row's own rules.
+fn check_unit_rows(
+    snapshot: &AutotaskSnapshot,
+    contracts: &IdIndex,
+    lines: &IdIndex,
+    services: &IdIndex,
+) -> (Problems, Problems, Problems) {
+    let mut unique = Problems::default();
+    let rows = &snapshot.contract_service_units;
+    unique_ids(&mut unique, "contractServiceUnits", rows.iter().map(|u| u.id));
+    let mut dangling = Problems::default();
+    for (index, row) in rows.iter().enumerate() {
         let units = "contractServiceUnits";
-        dangling(units, index, "contractID", "contract", row.contract_id, &contracts);
-        dangling(units, index, "contractServiceID", "contract service", row.contract_service_id, &lines);
-        dangling(units, index, "serviceID", "service", row.service_id, &services);
+        dangling_id(&mut dangling, units, index, "contractID", "contract", row.contract_id, contracts);
+        let line = row.contract_service_id;
+        dangling_id(&mut dangling, units, index, "contractServiceID", "contract service", line, lines);
+        dangling_id(&mut dangling, units, index, "serviceID", "service", row.service_id, services);
     }
-    for (index, row) in snapshot.contract_service_units.iter().enumerate() {
+    let mut problems = Problems::default();
+    for (index, row) in rows.iter().enumerate() {
         let path = |field: &str| format!("$.contractServiceUnits[{index}].{field}");
         if let Some(line_index) = lines.get(row.contract_service_id) {
             let line = &snapshot.contract_services[line_index];
@@ -587,15 +620,28 @@ pub fn check_autotask(snapshot: &AutotaskSnapshot) -> Problems {
             problems.push(Problem::at(path("units"), "is larger than int32"));
         }
     }
-    for (index, contract) in snapshot.contracts.iter().enumerate() {
-        if contract.end_date < contract.start_date {
-            problems.push(Problem::at(format!("$.contracts[{index}].endDate"), "ends before it starts"));
-        }
+    (unique, dangling, problems)
+}
+
+/// A reference to an id `known` does not hold. The path is written only for a problem:
+/// millions of references are checked per big load.
+fn dangling_id(
+    problems: &mut Problems,
+    array: &str,
+    index: usize,
+    field: &str,
+    what: &str,
+    id: i64,
+    known: &IdIndex,
+) {
+    if known.get(id).is_none() {
+        problems
+            .push(Problem::at(format!("$.{array}[{index}].{field}"), format!("{what} {id} does not exist")));
     }
-    problems
 }
 
 /// Where each id of an array is.
+#[derive(Clone)]
 enum IdIndex {
     /// The ids in array order, when they strictly increase (as Autotask lists them): found by
     /// binary search, with no map of a million entries to build. References come in runs (a

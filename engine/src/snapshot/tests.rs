@@ -317,3 +317,35 @@ fn the_atria_digest_does_not_depend_on_the_order_of_rows_within_or_across_custom
     across.billing.reverse();
     assert_eq!(atria_sha256(&across), canonical);
 }
+
+/// Every kind of problem the Autotask check finds, at once, in the order it always listed them:
+/// duplicate ids array by array, references to nothing array by array, then each unit row's
+/// and each contract's own rules (the unit rows are checked on a thread of their own).
+#[test]
+fn the_autotask_checks_list_their_problems_in_one_order() {
+    let problems = edited(SnapshotKind::Autotask, |value| {
+        value["companies"][1]["id"] = value["companies"][0]["id"].clone();
+        value["contractServiceUnits"][2]["id"] = value["contractServiceUnits"][0]["id"].clone();
+        value["contracts"][1]["companyID"] = json!(1);
+        value["contractServices"][1]["contractID"] = json!(2);
+        value["contractServiceUnits"][4]["serviceID"] = json!(3);
+        value["contractServiceUnits"][5]["endDate"] = json!("2020-01-01T00:00:00Z");
+        value["contracts"][2]["endDate"] = json!("2020-01-01T00:00:00Z");
+    });
+    let problems = parse_autotask(&problems).map(|_| ()).expect_err("the edits make it invalid");
+    let listed: Vec<String> = problems.to_string().lines().map(str::to_owned).collect();
+    assert_eq!(listed, EXPECTED_ORDER, "{problems}");
+}
+
+const EXPECTED_ORDER: [&str; 10] = [
+    "$.companies[1].id: duplicate id 29683541 (first at $.companies[0])",
+    "$.contractServiceUnits[2].id: duplicate id 7001 (first at $.contractServiceUnits[0])",
+    "$.contracts[1].companyID: company 1 does not exist",
+    "$.contracts[2].companyID: company 29683542 does not exist",
+    "$.contractServices[1].contractID: contract 2 does not exist",
+    "$.contractServiceUnits[4].serviceID: service 3 does not exist",
+    "$.contractServiceUnits[1].contractServiceID: contract service 5002 belongs to contract 2 and service 17, not 991 and 17",
+    "$.contractServiceUnits[4].contractServiceID: contract service 5005 belongs to contract 994 and service 12, not 994 and 3",
+    "$.contractServiceUnits[5].endDate: ends before it starts",
+    "$.contracts[2].endDate: ends before it starts",
+];
