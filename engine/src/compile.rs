@@ -341,8 +341,7 @@ fn decide_all<T: Send>(
                 }
                 #[cfg(test)]
                 SecondThread::After { front_batches, .. } => {
-                    let front = steps.untaken.front_batches(front_batches);
-                    let mut front = front.into_iter();
+                    let mut front = steps.untaken.front_batches(front_batches);
                     compiler.decide_into(&steps, &mut log, |_| front.next());
                     back = Some(second_compiler.decide_from_back(&steps, Untaken::back));
                 }

@@ -542,34 +542,23 @@ pub fn check_autotask(snapshot: &AutotaskSnapshot) -> Problems {
     let services = unique_ids(&mut problems, "services", snapshot.services.iter().map(|s| s.id));
     let lines =
         unique_ids(&mut problems, "contractServices", snapshot.contract_services.iter().map(|l| l.id));
+    unique_ids(&mut problems, "contractServiceUnits", snapshot.contract_service_units.iter().map(|u| u.id));
     // The unit rows, the biggest array, are checked on a second thread (the Atria file is
-    // loaded by then: its core is free); their problems take their place in the list below.
+    // loaded by then: its core is free); their problems follow the other arrays' below.
     let (contracts_for_units, services_for_units) = (contracts.clone(), services.clone());
     std::thread::scope(|scope| {
         let units =
             scope.spawn(move || check_unit_rows(snapshot, &contracts_for_units, &lines, &services_for_units));
-        let mut dangling = Problems::default();
         for (index, contract) in snapshot.contracts.iter().enumerate() {
-            dangling_id(
-                &mut dangling,
-                "contracts",
-                index,
-                "companyID",
-                "company",
-                contract.company_id,
-                &companies,
-            );
+            let company = contract.company_id;
+            dangling_id(&mut problems, "contracts", index, "companyID", "company", company, &companies);
         }
         for (index, line) in snapshot.contract_services.iter().enumerate() {
             let lines = "contractServices";
-            dangling_id(&mut dangling, lines, index, "contractID", "contract", line.contract_id, &contracts);
-            dangling_id(&mut dangling, lines, index, "serviceID", "service", line.service_id, &services);
+            dangling_id(&mut problems, lines, index, "contractID", "contract", line.contract_id, &contracts);
+            dangling_id(&mut problems, lines, index, "serviceID", "service", line.service_id, &services);
         }
-        let (unique_units, dangling_units, unit_rows) = units.join().expect("checking does not panic");
-        problems.extend(unique_units);
-        problems.extend(dangling);
-        problems.extend(dangling_units);
-        problems.extend(unit_rows);
+        problems.extend(units.join().expect("checking does not panic"));
     });
     for (index, contract) in snapshot.contracts.iter().enumerate() {
         if contract.end_date < contract.start_date {
@@ -579,26 +568,22 @@ pub fn check_autotask(snapshot: &AutotaskSnapshot) -> Problems {
     problems
 }
 
-/// The unit rows' part of [`check_autotask`]: duplicate ids, references to nothing, then each
-/// row's own rules.
+/// The unit rows' part of [`check_autotask`]: references to nothing, then each row's own rules.
 fn check_unit_rows(
     snapshot: &AutotaskSnapshot,
     contracts: &IdIndex,
     lines: &IdIndex,
     services: &IdIndex,
-) -> (Problems, Problems, Problems) {
-    let mut unique = Problems::default();
+) -> Problems {
+    let mut problems = Problems::default();
     let rows = &snapshot.contract_service_units;
-    unique_ids(&mut unique, "contractServiceUnits", rows.iter().map(|u| u.id));
-    let mut dangling = Problems::default();
     for (index, row) in rows.iter().enumerate() {
         let units = "contractServiceUnits";
-        dangling_id(&mut dangling, units, index, "contractID", "contract", row.contract_id, contracts);
+        dangling_id(&mut problems, units, index, "contractID", "contract", row.contract_id, contracts);
         let line = row.contract_service_id;
-        dangling_id(&mut dangling, units, index, "contractServiceID", "contract service", line, lines);
-        dangling_id(&mut dangling, units, index, "serviceID", "service", row.service_id, services);
+        dangling_id(&mut problems, units, index, "contractServiceID", "contract service", line, lines);
+        dangling_id(&mut problems, units, index, "serviceID", "service", row.service_id, services);
     }
-    let mut problems = Problems::default();
     for (index, row) in rows.iter().enumerate() {
         let path = |field: &str| format!("$.contractServiceUnits[{index}].{field}");
         if let Some(line_index) = lines.get(row.contract_service_id) {
@@ -620,7 +605,7 @@ fn check_unit_rows(
             problems.push(Problem::at(path("units"), "is larger than int32"));
         }
     }
-    (unique, dangling, problems)
+    problems
 }
 
 /// A reference to an id `known` does not hold. The path is written only for a problem:
