@@ -669,8 +669,8 @@ impl<'a> Compiler<'a> {
             unit_price: None,
             monthly_amount_change: None,
             prorated_amount_change: None,
-            // Kept at its length, and shared with the action's log entry: a big plan holds 790k.
-            message: fill.message.into(),
+            // Shared with the action's log entry: a big plan holds 790k.
+            message: fill.message,
         };
         let action = if kind.is_change() { self.priced(action, fill.line, fill.service) } else { action };
         let start = self.row_arena.len() as u32;
@@ -817,7 +817,7 @@ impl<'a> Compiler<'a> {
         let Some(identifier) =
             customer.billing_identifier.as_deref().map(str::trim).filter(|id| !id.is_empty())
         else {
-            let message = Code::AT04.message(&[("customerCode", code), ("customerName", name)]);
+            let message = Code::AT04.shared_message(&[("customerCode", code), ("customerName", name)]);
             self.push(&context, ActionKind::Skip, Code::AT04, ActionFill::skip(message, all_rows));
             return;
         };
@@ -831,13 +831,14 @@ impl<'a> Compiler<'a> {
             },
         };
         let Some(company) = company else {
-            let message = Code::AT05.message(&[("customerAccountCode", identifier), ("customerName", name)]);
+            let message =
+                Code::AT05.shared_message(&[("customerAccountCode", identifier), ("customerName", name)]);
             self.push(&context, ActionKind::Skip, Code::AT05, ActionFill::skip(message, all_rows));
             return;
         };
         context.company_id = Some(company.id);
         if let Some(others) = self.shared_companies.get(code) {
-            let message = Code::AT34.message(&[
+            let message = Code::AT34.shared_message(&[
                 ("customerName", name),
                 ("customerCode", code),
                 ("companyId", &company.id.to_string()),
@@ -852,13 +853,13 @@ impl<'a> Compiler<'a> {
             [contract] => *contract,
             [] => {
                 let message =
-                    Code::AT06.message(&[("customerName", name), ("customerAccountCode", identifier)]);
+                    Code::AT06.shared_message(&[("customerName", name), ("customerAccountCode", identifier)]);
                 self.push(&context, ActionKind::Skip, Code::AT06, ActionFill::skip(message, all_rows));
                 return;
             }
             several => {
                 let ids: Vec<String> = several.iter().map(|contract| contract.id.to_string()).collect();
-                let message = Code::AT25.message(&[
+                let message = Code::AT25.shared_message(&[
                     ("customerName", name),
                     ("customerCode", code),
                     ("count", &several.len().to_string()),
@@ -881,8 +882,8 @@ impl<'a> Compiler<'a> {
             let line_description = &*row.summary_grouping;
             match self.resolve(row) {
                 Resolution::NoSku => {
-                    let message =
-                        Code::AT07.message(&[("customerName", name), ("lineDescription", line_description)]);
+                    let message = Code::AT07
+                        .shared_message(&[("customerName", name), ("lineDescription", line_description)]);
                     let fill = ActionFill {
                         description: Some(row.summary_grouping.clone()),
                         to: Some(row.this_month_count),
@@ -891,7 +892,7 @@ impl<'a> Compiler<'a> {
                     self.push(&context, ActionKind::Skip, Code::AT07, fill);
                 }
                 Resolution::NoService => {
-                    let message = Code::AT08.message(&[
+                    let message = Code::AT08.shared_message(&[
                         ("customerName", name),
                         ("lineDescription", line_description),
                         ("sku", sku_text),
@@ -906,7 +907,7 @@ impl<'a> Compiler<'a> {
                 }
                 Resolution::Ambiguous(service_ids) => {
                     let ids: Vec<String> = service_ids.iter().map(i64::to_string).collect();
-                    let message = Code::AT26.message(&[
+                    let message = Code::AT26.shared_message(&[
                         ("customerName", name),
                         ("sku", sku_text),
                         ("count", &service_ids.len().to_string()),
@@ -956,7 +957,7 @@ impl<'a> Compiler<'a> {
                 named.sort_unstable();
                 let row_names: Vec<String> =
                     named.iter().map(|(grouping, count)| format!("\"{grouping}\" ({count})")).collect();
-                let message = Code::AT35.message(&[
+                let message = Code::AT35.shared_message(&[
                     ("customerName", name),
                     ("name", &service.name),
                     ("rows", &row_names.join(", ")),
@@ -1000,7 +1001,7 @@ impl<'a> Compiler<'a> {
             };
             match lines {
                 [] if self.spec.allow_create_items && target > 0 => {
-                    let message = Code::AT11.message(&[
+                    let message = Code::AT11.shared_message(&[
                         ("customerName", name),
                         ("name", &service.name),
                         ("serviceId", &service_id.to_string()),
@@ -1009,7 +1010,7 @@ impl<'a> Compiler<'a> {
                     self.push(&context, ActionKind::Create, Code::AT11, fill);
                 }
                 [] => {
-                    let message = Code::AT12.message(&[
+                    let message = Code::AT12.shared_message(&[
                         ("customerName", name),
                         ("lineDescription", &service.name),
                         ("sku", &sku),
@@ -1024,7 +1025,7 @@ impl<'a> Compiler<'a> {
                 }
                 several => {
                     let ids: Vec<String> = several.iter().map(|line| line.id.to_string()).collect();
-                    let message = Code::AT27.message(&[
+                    let message = Code::AT27.shared_message(&[
                         ("customerName", name),
                         ("contractId", &contract.id.to_string()),
                         ("count", &several.len().to_string()),
@@ -1120,7 +1121,7 @@ impl<'a> Compiler<'a> {
         let name = &*context.customer.name;
         let fill = ActionFill { from: Some(current), to: Some(target), ..fill };
         if current == target {
-            let message = Code::AT10.message(&[("customerName", name), ("name", &service.name)]);
+            let message = Code::AT10.shared_message(&[("customerName", name), ("name", &service.name)]);
             self.push(context, ActionKind::Unchanged, Code::AT10, ActionFill { message, ..fill });
             return;
         }
@@ -1140,7 +1141,7 @@ impl<'a> Compiler<'a> {
             None
         };
         if let Some(guard) = blocked_by {
-            let message = Code::AT30.message(&[
+            let message = Code::AT30.shared_message(&[
                 ("customerName", name),
                 ("name", &service.name),
                 ("from", &current.to_string()),
@@ -1149,7 +1150,7 @@ impl<'a> Compiler<'a> {
             ]);
             self.push(context, ActionKind::Skip, Code::AT30, ActionFill { message, ..fill });
         } else if target == 0 {
-            let message = Code::AT13.message(&[
+            let message = Code::AT13.shared_message(&[
                 ("customerName", name),
                 ("description", service.description.as_deref().unwrap_or(&service.name)),
                 ("name", &service.name),
@@ -1157,7 +1158,7 @@ impl<'a> Compiler<'a> {
             ]);
             self.push(context, ActionKind::Zero, Code::AT13, ActionFill { message, ..fill });
         } else {
-            let message = Code::AT09.message(&[
+            let message = Code::AT09.shared_message(&[
                 ("customerName", name),
                 ("lineDescription", &service.name),
                 ("sku", fill.sku.as_deref().unwrap_or_default()),
@@ -1200,12 +1201,12 @@ struct ActionFill<'a> {
     description: Option<Arc<str>>,
     from: Option<u32>,
     to: Option<u32>,
-    message: String,
+    message: Arc<str>,
     rows: Vec<usize>,
 }
 
 impl ActionFill<'_> {
-    fn skip(message: String, rows: Vec<usize>) -> Self {
+    fn skip(message: Arc<str>, rows: Vec<usize>) -> Self {
         ActionFill { message, rows, ..ActionFill::default() }
     }
 }

@@ -737,13 +737,15 @@ pub fn atria_sha256(snapshot: &AtriaSnapshot) -> String {
     // on a million rows) hashes the same bytes. Exports list each customer's rows together, the
     // customers in order: then sorting each customer's rows apart gives the same order with far
     // fewer comparisons.
-    let by_order = |a: &&BillingRow, b: &&BillingRow| billing_order(a).cmp(&billing_order(b));
     if billing.is_sorted_by(|a, b| a.customer_code <= b.customer_code) {
+        // One customer's rows share their code: compared without it.
+        let by_order =
+            |a: &&BillingRow, b: &&BillingRow| order_within_customer(a).cmp(&order_within_customer(b));
         for rows in billing.chunk_by_mut(|a, b| a.customer_code == b.customer_code) {
             rows.sort_unstable_by(by_order);
         }
     } else {
-        billing.sort_unstable_by(by_order);
+        billing.sort_unstable_by(|a, b| billing_order(a).cmp(&billing_order(b)));
     }
     let mut hashing =
         CanonicalHasher::new(&Head { format: &snapshot.format, period: &snapshot.period, customers });
@@ -841,11 +843,17 @@ impl<T: Serialize> Serialize for ById<'_, T> {
     }
 }
 
-type BillingOrder<'a> = (&'a str, Option<&'a str>, &'a str, bool, u32, u32);
+/// Every field of a billing row, the customer's code first; tuples compare field by field, so
+/// this is the order of the code and then [`order_within_customer`].
+type BillingOrder<'a> = (&'a str, OrderWithinCustomer<'a>);
+type OrderWithinCustomer<'a> = (Option<&'a str>, &'a str, bool, u32, u32);
 
 fn billing_order(row: &BillingRow) -> BillingOrder<'_> {
+    (&row.customer_code, order_within_customer(row))
+}
+
+fn order_within_customer(row: &BillingRow) -> OrderWithinCustomer<'_> {
     (
-        &row.customer_code,
         row.product_sku.as_deref(),
         &row.summary_grouping,
         row.billable,
