@@ -586,15 +586,22 @@ fn a_legacy_500_credential_refusal_is_at02_at_once() {
 // ---------------------------------------------------------------------------------------------
 // Terminal text
 
-/// A name with ESC, CR, BEL, NUL, an erase-line, an OSC 8 hidden link, a C1 CSI and DEL.
-const HOSTILE: &str = "Evil\u{1b}[2K\rCorp\u{7}\u{0} \u{1b}]8;;https://evil.example/\u{1b}\\click\u{1b}]8;;\u{1b}\\ \u{9b}31mred\u{7f}";
+/// A name with ESC, CR, BEL, NUL, an erase-line, an OSC 8 hidden link, a C1 CSI, DEL, and the
+/// bidirectional override and isolate that would show the rest of a line reversed.
+const HOSTILE: &str = "Evil\u{1b}[2K\rCorp\u{7}\u{0} \u{1b}]8;;https://evil.example/\u{1b}\\click\u{1b}]8;;\u{1b}\\ \u{9b}31mred\u{7f}\u{202e}desrever\u{2067}";
 
-/// Bytes a terminal would act on: below 0x20 but newline and tab, DEL, and C1 (UTF-8 C2 80–9F).
+/// Bytes a terminal would act on: below 0x20 but newline and tab, DEL, C1 (UTF-8 C2 80–9F), and
+/// the bidirectional formatting characters (U+061C, U+200E–F, U+202A–E, U+2066–9).
 fn control_bytes(text: &[u8]) -> Vec<String> {
     let mut found = Vec::new();
     for (index, byte) in text.iter().enumerate() {
-        let c1 = *byte == 0xc2 && text.get(index + 1).is_some_and(|next| (0x80..=0x9f).contains(next));
-        if (*byte < 0x20 && *byte != b'\n' && *byte != b'\t') || *byte == 0x7f || c1 {
+        let next = |offset: usize| text.get(index + offset).copied().unwrap_or(0);
+        let c1 = *byte == 0xc2 && (0x80..=0x9f).contains(&next(1));
+        let bidi = (*byte == 0xd8 && next(1) == 0x9c)
+            || (*byte == 0xe2
+                && ((next(1) == 0x80 && matches!(next(2), 0x8e | 0x8f | 0xaa..=0xae))
+                    || (next(1) == 0x81 && (0xa6..=0xa9).contains(&next(2)))));
+        if (*byte < 0x20 && *byte != b'\n' && *byte != b'\t') || *byte == 0x7f || c1 || bidi {
             found.push(format!("0x{byte:02x} at {index}"));
         }
     }
