@@ -698,6 +698,14 @@ fn control_characters_from_vendors_never_reach_the_terminal() {
     }
     assert!(stdout(&outputs[4].1).contains("applied"), "{}", stdout(&outputs[4].1));
 
+    // The Markdown for a pull request: the same characters shown as `\u{1b}` (its backslash
+    // escaped for Markdown), in the table cells and in each customer's summary line.
+    let markdown = billsync(&args(&["show", &plan, "--format", "markdown"]), &credentials);
+    assert!(markdown.status.success(), "{}", stderr(&markdown));
+    assert!(stdout(&markdown).contains("Evil\\\\u{1b}"), "{}", stdout(&markdown));
+    assert!(stdout(&markdown).contains("red\\\\u{7f}\\\\u{202e}desrever"), "{}", stdout(&markdown));
+    assert_no_controls("show --format markdown", &markdown);
+
     // An error that quotes a value from a file.
     let broken = work.path().join("broken.json");
     std::fs::write(&broken, json!({ "format": HOSTILE }).to_string()).expect("write");

@@ -5,7 +5,10 @@
 use std::fmt::Write as _;
 
 use super::text::{change, customer_header, deprovisioned_customers, mark, short_id, subject};
-use super::{amount_cell, escape_html, html_entity, log_counts, money_line, price_cell, signed_money, time};
+use super::{
+    amount_cell, escape_controls, escape_controls_line, escape_html, html_entity, log_counts, money_line,
+    price_cell, signed_money, time,
+};
 use crate::codes::LogLevel;
 use crate::plan::{Action, ActionKind, Plan};
 
@@ -213,7 +216,7 @@ fn customer_section(group: &[Action], deprovisioned: bool, show_unchanged: bool)
     }
     let mut section = format!(
         "<details>\n<summary>{}: {}</summary>\n\n| | action | code | subject | change | unit price | amount / month |\n|---|---|---|---|---|---:|---:|\n",
-        escape_html(&customer_header(group, deprovisioned)),
+        escape_html(&escape_controls_line(&customer_header(group, deprovisioned))),
         counts.join(", ")
     );
     for action in group.iter().filter(|action| show_unchanged || action.kind != ActionKind::Unchanged) {
@@ -234,10 +237,11 @@ fn customer_section(group: &[Action], deprovisioned: bool, show_unchanged: bool)
 }
 
 /// Untrusted text inside a Markdown table cell: HTML special characters as entities, Markdown
-/// punctuation escaped, one line.
+/// punctuation escaped, one line; control and bidirectional formatting characters shown as
+/// `\u{202e}`, as in the text rendering, so that a name cannot reorder what a reviewer reads.
 pub(crate) fn cell(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
+    for character in escape_controls(text).chars() {
         match (html_entity(character), character) {
             (Some(entity), _) => escaped.push_str(entity),
             (None, '\n' | '\r') => escaped.push(' '),
@@ -269,6 +273,7 @@ mod tests {
     #[test]
     fn cells_escape_markup() {
         assert_eq!(super::cell("<img src=x> | *a*\nb"), "&lt;img src=x&gt; \\| \\*a\\* b");
+        assert_eq!(super::cell("Backup \u{202e}5 → 3\u{1b}[2K"), "Backup \\\\u{202e}5 → 3\\\\u{1b}\\[2K");
         assert_eq!(super::group_digits(65_536), "65,536");
         assert_eq!(super::group_digits(999), "999");
     }
