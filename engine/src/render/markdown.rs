@@ -237,14 +237,16 @@ fn customer_section(group: &[Action], deprovisioned: bool, show_unchanged: bool)
 }
 
 /// Untrusted text inside a Markdown table cell: HTML special characters as entities, Markdown
-/// punctuation escaped, one line; control and bidirectional formatting characters shown as
-/// `\u{202e}`, as in the text rendering, so that a name cannot reorder what a reviewer reads.
+/// punctuation escaped, one line (a newline as a space); other control characters and the
+/// bidirectional formatting ones shown as `\u{202e}`, as in the text rendering, so that a name
+/// cannot reorder what a reviewer reads.
 pub(crate) fn cell(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
+    // `escape_controls` has already turned every control character but newline and tab into text.
     for character in escape_controls(text).chars() {
         match (html_entity(character), character) {
             (Some(entity), _) => escaped.push_str(entity),
-            (None, '\n' | '\r') => escaped.push(' '),
+            (None, '\n') => escaped.push(' '),
             (None, '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' | '$') => {
                 escaped.push('\\');
                 escaped.push(character);
