@@ -98,6 +98,73 @@ impl fmt::Display for Problems {
     }
 }
 
+/// `Problem` for a document whose `format` is not `expected` (`found` is `None` when it has none).
+pub fn wrong_format(expected: &str, found: Option<&str>) -> Problem {
+    let found = found.map_or("nothing".to_owned(), |f| format!("`{f}`"));
+    Problem::at("$.format", format!("expected `{expected}`, found {found}"))
+}
+
+/// Why `bytes` did not parse as a `T` (the fast typed parse failed with `typed_error`), each
+/// problem at its place: invalid JSON at its line and column; else a `format` other than
+/// `format`; else every violation of the JSON Schema `schema` builds; else the place serde
+/// refused, found by parsing again while tracking the path. Slow (a `Value` of the whole
+/// document), so only for documents already known to be bad.
+pub fn diagnose<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    format: &str,
+    schema: impl FnOnce() -> serde_json::Value,
+    typed_error: &serde_json::Error,
+) -> Problems {
+    let value: serde_json::Value = match serde_json::from_slice(bytes) {
+        Ok(value) => value,
+        Err(syntax) => {
+            return Problems::one(Problem::at(
+                format!("line {} column {}", syntax.line(), syntax.column()),
+                format!("invalid JSON: {}", strip_position(&syntax.to_string())),
+            ));
+        }
+    };
+    let found = value.get("format").and_then(|f| f.as_str());
+    if found != Some(format) {
+        return Problems::one(wrong_format(format, found));
+    }
+    let mut problems = schema_problems(&schema(), &value);
+    if problems.is_empty() {
+        // The schema accepted what serde refused (a timestamp without an offset, a duplicate
+        // key, say): parse again, tracking the path, to say where.
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let problem = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+            Err(error) => {
+                let place = serde_path(&error.path().to_string());
+                Problem::at(place, strip_position(&error.into_inner().to_string()))
+            }
+            Ok(_) => Problem::at(
+                format!("line {} column {}", typed_error.line(), typed_error.column()),
+                strip_position(&typed_error.to_string()),
+            ),
+        };
+        problems.push(problem);
+    }
+    problems
+}
+
+/// `contractServiceUnits[3].endDate` (serde_path_to_error's form) as `$.contractServiceUnits[3].endDate`.
+fn serde_path(path: &str) -> String {
+    match path {
+        "" | "." => "$".to_owned(),
+        path if path.starts_with('[') => format!("${path}"),
+        path => format!("$.{path}"),
+    }
+}
+
+/// serde_json's message without its ` at line L column C` (the place is said apart).
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
 /// Validates `instance` against a JSON Schema and returns one problem per violation, each at
 /// its `$.json.path` and with the schema keyword that refused it.
 pub fn schema_problems(schema: &serde_json::Value, instance: &serde_json::Value) -> Problems {

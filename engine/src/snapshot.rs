@@ -411,7 +411,9 @@ fn parse_typed<T: DeserializeOwned + HasFormat>(bytes: &[u8], kind: SnapshotKind
             Err(Problems::one(wrong_format(Some(value.format()), kind)))
         }
         Ok(value) => Ok(value),
-        Err(typed_error) => Err(diagnose::<T>(bytes, kind, &typed_error)),
+        Err(typed_error) => {
+            Err(crate::problems::diagnose::<T>(bytes, kind.format(), || kind.schema(), &typed_error))
+        }
     }
 }
 
@@ -432,62 +434,7 @@ impl HasFormat for AutotaskSnapshot {
 }
 
 fn wrong_format(found: Option<&str>, kind: SnapshotKind) -> Problem {
-    let found = found.map_or("nothing".to_owned(), |f| format!("`{f}`"));
-    Problem::at("$.format", format!("expected `{}`, found {found}", kind.format()))
-}
-
-fn diagnose<T: DeserializeOwned>(
-    bytes: &[u8],
-    kind: SnapshotKind,
-    typed_error: &serde_json::Error,
-) -> Problems {
-    let value: serde_json::Value = match serde_json::from_slice(bytes) {
-        Ok(value) => value,
-        Err(syntax) => {
-            return Problems::one(Problem::at(
-                format!("line {} column {}", syntax.line(), syntax.column()),
-                format!("invalid JSON: {}", strip_position(&syntax.to_string())),
-            ));
-        }
-    };
-    let format = value.get("format").and_then(|f| f.as_str());
-    if format != Some(kind.format()) {
-        return Problems::one(wrong_format(format, kind));
-    }
-    let mut problems = crate::problems::schema_problems(&kind.schema(), &value);
-    if problems.is_empty() {
-        // The schema accepted what serde refused (a timestamp without an offset, say): parse
-        // again, tracking the path, to say where.
-        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-        let problem = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
-            Err(error) => {
-                let place = json_path_of(&error.path().to_string());
-                Problem::at(place, strip_position(&error.into_inner().to_string()))
-            }
-            Ok(_) => Problem::at(
-                format!("line {} column {}", typed_error.line(), typed_error.column()),
-                strip_position(&typed_error.to_string()),
-            ),
-        };
-        problems.push(problem);
-    }
-    problems
-}
-
-/// `contractServiceUnits[3].endDate` (serde_path_to_error's form) as `$.contractServiceUnits[3].endDate`.
-fn json_path_of(path: &str) -> String {
-    match path {
-        "" | "." => "$".to_owned(),
-        path if path.starts_with('[') => format!("${path}"),
-        path => format!("$.{path}"),
-    }
-}
-
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(index) => message[..index].to_owned(),
-        None => message.to_owned(),
-    }
+    crate::problems::wrong_format(kind.format(), found)
 }
 
 /// Checks what the schema cannot: uniqueness, references, ranges and dates.

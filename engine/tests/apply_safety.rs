@@ -218,6 +218,7 @@ fn a_plan_edited_after_review_is_refused_with_nothing_sent() {
         let original = original.clone();
         (what, Box::new(move |online: &Online| forge_plan(online, &original, |plan| edit(plan, update))))
     };
+    let duplicate_to = format!("$.actions[{update}]: duplicate field `to`");
     let cases: Vec<(&'static str, Edit, &str)> = vec![
         (
             edited("a changed `to`", |plan, at| plan["actions"][at]["to"] = json!(125)),
@@ -260,6 +261,27 @@ fn a_plan_edited_after_review_is_refused_with_nothing_sent() {
             "has no `contractId`, `serviceId` and `contractServiceId`",
         ),
         (edited("an unknown kind", |plan, at| plan["actions"][at]["kind"] = json!("delete")), "$.actions"),
+        (
+            // A reviewer may read the first `to`; a last-wins reader would apply the second,
+            // which the digest covers. A key given twice is refused, naming its place.
+            (
+                "a `to` given twice, the planned one last",
+                Box::new({
+                    let original = original.clone();
+                    move |online: &Online| {
+                        let first_update = "\"kind\": \"update\",";
+                        assert!(original.contains(first_update), "the plan is pretty JSON");
+                        let edited = original.replacen(
+                            first_update,
+                            &format!("{first_update}\n      \"to\": 999,"),
+                            1,
+                        );
+                        std::fs::write(online.path("plan.json"), edited).expect("write plan");
+                    }
+                }),
+            ),
+            &duplicate_to,
+        ),
     ]
     .into_iter()
     .map(|((what, edit), expected)| (what, edit, expected))

@@ -27,10 +27,8 @@ impl DocumentKind {
 
 /// What a file to compare holds, from its `format` field.
 pub fn document_kind(bytes: &[u8]) -> Result<DocumentKind, Problems> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| {
-        Problems::one(Problem::at(format!("line {} column {}", error.line(), error.column()), "invalid JSON"))
-    })?;
-    match value.get("format").and_then(|format| format.as_str()).unwrap_or_default() {
+    let format = format_of(bytes)?;
+    match format.as_deref().unwrap_or_default() {
         PLAN_FORMAT => Ok(DocumentKind::Plan),
         ATRIA_FORMAT => Ok(DocumentKind::Atria),
         AUTOTASK_FORMAT => Ok(DocumentKind::Autotask),
@@ -44,14 +42,31 @@ pub fn document_kind(bytes: &[u8]) -> Result<DocumentKind, Problems> {
     }
 }
 
+/// The top-level `format` string of a JSON document, every other value only checked as JSON
+/// and skipped (a `Value` of a big plan took gigabytes); `None` when there is none or it is not
+/// a string.
+fn format_of(bytes: &[u8]) -> Result<Option<String>, Problems> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        format: Option<serde_json::Value>,
+    }
+    match serde_json::from_slice::<Head>(bytes) {
+        Ok(head) => Ok(head.format.and_then(|format| format.as_str().map(str::to_owned))),
+        // Valid JSON of another shape (an array, a repeated `format`): no format to go by.
+        Err(error) if error.is_data() => Ok(None),
+        Err(error) => Err(Problems::one(Problem::at(
+            format!("line {} column {}", error.line(), error.column()),
+            "invalid JSON",
+        ))),
+    }
+}
+
 /// The text that stands for a file in a diff: a plan's text rendering (at its own log level), or
 /// the canonical pretty JSON of a snapshot (arrays in canonical order, so that reordering by an
 /// API is not a change).
 pub fn document_text(bytes: &[u8]) -> Result<(DocumentKind, String), Problems> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| {
-        Problems::one(Problem::at(format!("line {} column {}", error.line(), error.column()), "invalid JSON"))
-    })?;
-    let format = value.get("format").and_then(|format| format.as_str()).unwrap_or_default();
+    let format = format_of(bytes)?;
+    let format = format.as_deref().unwrap_or_default();
     match format {
         PLAN_FORMAT => {
             let plan = Plan::from_json(bytes)?;
