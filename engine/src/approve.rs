@@ -41,13 +41,13 @@ pub fn approve_command(args: ApproveArgs) -> anyhow::Result<ExitCode> {
     let plan_path = folder.join("plan.json");
     let plan = Plan::load(&plan_path).map_err(|problems| anyhow::anyhow!("{problems}"))?;
     if !plan.has_changes() {
-        println!("{}: the plan has no changes; nothing to approve", folder.display());
+        print_line!("{}: the plan has no changes; nothing to approve", folder.display());
         return Ok(ExitCode::SUCCESS);
     }
     // One run at a time per runs folder: a daemon's run must not plan while this one applies.
     let runs_dir = folder.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(".".as_ref());
     let _run_lock = crate::online::exclusive_lock(runs_dir, ".run.lock", "another billsync run is using")?;
-    println!(
+    print_line!(
         "Approving the {} run of {} ({} changes)",
         record.mode.as_str(),
         record.started_at.format("%Y-%m-%d %H:%M %:z"),

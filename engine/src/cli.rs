@@ -265,7 +265,7 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
             let spec = load_spec(&args.spec)?;
             let fetched = crate::online::fetch_online(&spec)?;
             let files = save_snapshots(&fetched, &args.out)?;
-            println!("{}: {}", files.display(), fetched.summary());
+            print_line!("{}: {}", files.display(), fetched.summary());
             Ok(ExitCode::SUCCESS)
         }
         Command::Show(args) => show(args),
@@ -307,11 +307,11 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Ok((_, warnings)) = spec::parse_with_warnings(&yaml) {
                 let imported = Path::new("the imported spec");
                 for warning in warnings.in_file(imported).iter() {
-                    eprintln!("billsync: {}", crate::render::escape_controls(&warning.to_string()));
+                    eprint_line!("billsync: {}", crate::render::escape_controls(&warning.to_string()));
                 }
             }
             if secrets.is_some() {
-                eprintln!(
+                eprint_line!(
                     "billsync: the secrets were checked but not copied; set AUTOTASK_USERNAME, AUTOTASK_SECRET and AUTOTASK_INTEGRATION_CODE in the environment"
                 );
             }
@@ -462,14 +462,14 @@ fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     for file in files {
         match spec::load_with_warnings(file) {
             Ok((_, warnings)) => {
-                println!("{}: ok", file.display());
+                print_line!("{}: ok", file.display());
                 for warning in warnings.iter() {
-                    eprintln!("{}", crate::render::escape_controls(&warning.to_string()));
+                    eprint_line!("{}", crate::render::escape_controls(&warning.to_string()));
                 }
             }
             Err(problems) => {
                 failed += 1;
-                eprintln!("{}", crate::render::escape_controls(&problems.to_string()));
+                eprint_line!("{}", crate::render::escape_controls(&problems.to_string()));
             }
         }
     }
@@ -504,7 +504,7 @@ fn import_atria_summary(args: &AtriaSummaryArgs) -> anyhow::Result<ExitCode> {
     let billable = atria.billing.iter().filter(|row| row.billable).count();
     let without_account_code = atria.customers.iter().filter(|c| c.billing_identifier.is_none()).count();
     let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    println!(
+    print_line!(
         "{}: {}, {} ({billable} billable) from {}, period {start_date} to {end_date} ({})",
         args.out.display(),
         count(atria.customers.len(), "customer", "customers"),
@@ -516,7 +516,7 @@ fn import_atria_summary(args: &AtriaSummaryArgs) -> anyhow::Result<ExitCode> {
         }
     );
     if without_account_code > 0 {
-        println!(
+        print_line!(
             "{} no Customer Account Code (Billing Identifier): AT04 when planned",
             count(without_account_code, "customer has", "customers have")
         );

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use billsync::apply::executor::{ApplyOptions, apply};
 use billsync::autotask::{AutotaskClient, AutotaskCredentials, ClientOptions};
 use billsync::compile::{CompileInput, compile};
+use billsync::print_line;
 use billsync::render::{TextOptions, summary_line, text};
 use billsync::secrets::Secret;
 use billsync::spec::{AtriaConnection, AutotaskConnection, SecretRef};
@@ -42,9 +43,9 @@ fn run(workdir: &Path) -> anyhow::Result<ExitCode> {
         let atria_mock = mock_atria::spawn(atria).await?;
         anyhow::Ok((autotask_mock, atria_mock))
     })?;
-    println!("billsync demo: the seed document's example job, against two mock servers on this machine");
-    println!("  mock Autotask at {} (zone discovery for {USERNAME})", autotask_mock.base_url());
-    println!("  mock Atria    at {}", atria_mock.base_url());
+    print_line!("billsync demo: the seed document's example job, against two mock servers on this machine");
+    print_line!("  mock Autotask at {} (zone discovery for {USERNAME})", autotask_mock.base_url());
+    print_line!("  mock Atria    at {}", atria_mock.base_url());
 
     // The fixture's spec, pointed at the mocks; the secrets go in files, as `{ file: … }`.
     let mut spec = billsync::spec::parse(SEED_SPEC).map_err(|problems| anyhow::anyhow!("{problems}"))?;
@@ -67,20 +68,20 @@ fn run(workdir: &Path) -> anyhow::Result<ExitCode> {
         allow_hosts: Vec::new(),
     });
 
-    println!("\n1. Fetch both snapshots (zone discovery, then batched `in` queries)");
+    print_line!("\n1. Fetch both snapshots (zone discovery, then batched `in` queries)");
     let fetched = runtime.block_on(billsync::fetch::fetch(&spec, ClientOptions::default()))?;
-    println!("   {}", fetched.summary());
+    print_line!("   {}", fetched.summary());
 
-    println!("\n2. Plan: what would change, for review before anything is written");
+    print_line!("\n2. Plan: what would change, for review before anything is written");
     let as_of = chrono::Utc::now();
     let plan =
         compile(CompileInput { spec: &spec, atria: &fetched.atria, autotask: &fetched.autotask, as_of })?;
     let rendered = text(&plan, TextOptions { log_level: Some(billsync::codes::LogLevel::Warning) });
     for line in rendered.lines() {
-        println!("   {line}");
+        print_line!("   {line}");
     }
 
-    println!("\n3. Apply: journaled adjustments, at most three at a time, then a read-back");
+    print_line!("\n3. Apply: journaled adjustments, at most three at a time, then a read-back");
     let connection = spec.autotask.as_ref().context("the demo spec has an autotask section")?;
     let credentials = AutotaskCredentials {
         username: Secret::new(USERNAME),
@@ -93,9 +94,9 @@ fn run(workdir: &Path) -> anyhow::Result<ExitCode> {
         anyhow::Ok(apply(&plan, &client, &options).await?)
     })?;
     for entry in report.log.iter().filter(|entry| entry.level.shown_at(billsync::codes::LogLevel::Info)) {
-        println!("   {} {} {}", entry.at.format("%H:%M:%S"), entry.code, entry.message);
+        print_line!("   {} {} {}", entry.at.format("%H:%M:%S"), entry.code, entry.message);
     }
-    println!(
+    print_line!(
         "   {} applied, {} refused, {} failed; the mock's ledger holds {} writes",
         report.applied,
         report.refused,
@@ -103,15 +104,17 @@ fn run(workdir: &Path) -> anyhow::Result<ExitCode> {
         autotask_mock.state().ledger().len()
     );
 
-    println!("\n4. Plan again: Autotask now matches Atria");
+    print_line!("\n4. Plan again: Autotask now matches Atria");
     let fetched = runtime.block_on(billsync::fetch::fetch(&spec, ClientOptions::default()))?;
     let again =
         compile(CompileInput { spec: &spec, atria: &fetched.atria, autotask: &fetched.autotask, as_of })?;
-    println!("   {}", summary_line(&again));
+    print_line!("   {}", summary_line(&again));
     if again.has_changes() || report.exit_code() != 0 {
-        println!("\nThe demo did not converge; see the lines above.");
+        print_line!("\nThe demo did not converge; see the lines above.");
         return Ok(ExitCode::FAILURE);
     }
-    println!("\nDone: nothing left to change. Try `billsync plan --help` and README.md for your own data.");
+    print_line!(
+        "\nDone: nothing left to change. Try `billsync plan --help` and README.md for your own data."
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -23,11 +23,11 @@ pub fn runs_command(args: RunsArgs) -> anyhow::Result<std::process::ExitCode> {
     if args.json {
         let mut json = serde_json::to_string_pretty(&runs).expect("runs serialize");
         json.push('\n');
-        print!("{json}");
+        print_text!("{json}");
     } else if runs.is_empty() {
-        println!("No runs in {}", args.runs_dir.display());
+        print_line!("No runs in {}", args.runs_dir.display());
     } else {
-        print!("{}", text(&runs));
+        print_text!("{}", text(&runs));
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

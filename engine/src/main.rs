@@ -5,6 +5,8 @@ mod demo;
 
 use std::process::ExitCode;
 
+use billsync::eprint_line;
+
 use clap::{Parser, Subcommand};
 
 // Compile allocates millions of small strings for a big plan; mimalloc does that several times
@@ -55,7 +57,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("billsync: error: {error:#}");
+            eprint_line!("billsync: error: {error:#}");
             ExitCode::FAILURE
         }
     }

@@ -76,7 +76,7 @@ impl Notifier {
         match Notifier::resolve(reference) {
             Ok(url) => Some(Notifier { url, limits: NotifyLimits::default() }),
             Err(message) => {
-                eprintln!(
+                eprint_line!(
                     "billsync: warning: notify.webhook.url ({reference}): {message}; no notification will be sent"
                 );
                 None
@@ -132,8 +132,10 @@ impl Pending {
         let wait = self.deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(200);
         match self.outcome.recv_timeout(wait) {
             Ok(Ok(())) => {}
-            Ok(Err(message)) => eprintln!("billsync: warning: notification not sent: {message}"),
-            Err(_) => eprintln!("billsync: warning: notification not sent: no answer within its time limit"),
+            Ok(Err(message)) => eprint_line!("billsync: warning: notification not sent: {message}"),
+            Err(_) => {
+                eprint_line!("billsync: warning: notification not sent: no answer within its time limit")
+            }
         }
     }
 }

@@ -223,7 +223,7 @@ pub fn apply_command(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let code = finish_apply(&report, spec.log_level, args.log.as_deref(), &journal_path);
     if left_out > 0 {
         let codes: Vec<&str> = left_out_customers.iter().map(String::as_str).collect();
-        println!(
+        print_line!(
             "Left out: {left_out} changes of {} ({}); they stay pending: `billsync apply {}` without --customer/--exclude-customer finishes them",
             if codes.len() == 1 { "customer" } else { "customers" },
             codes.join(", "),
@@ -260,7 +260,7 @@ pub(crate) fn finish_apply(
     journal_path: &Path,
 ) -> anyhow::Result<ExitCode> {
     for entry in report.log.iter().filter(|entry| entry.level.shown_at(level)) {
-        println!(
+        print_line!(
             "{} {} {:<7} {}",
             entry.at.format("%Y-%m-%dT%H:%M:%SZ"),
             entry.code,
@@ -273,9 +273,12 @@ pub(crate) fn finish_apply(
     } else {
         String::new()
     };
-    println!(
+    print_line!(
         "Apply: {} applied, {} already done, {} refused (line changed since the plan), {} failed{unfinished}",
-        report.applied, report.already_done, report.refused, report.failed
+        report.applied,
+        report.already_done,
+        report.refused,
+        report.failed
     );
     if let Some(path) = log_path {
         crate::files::write_atomically(path, |file| {
@@ -395,14 +398,18 @@ fn run_steps(
     };
     let started = Utc::now();
     let folder = new_run_folder(runs_dir, started.with_timezone(&spec.zone()))?;
-    println!("Run {} in {}", started.format("%Y-%m-%dT%H:%M:%SZ"), folder.display());
+    print_line!("Run {} in {}", started.format("%Y-%m-%dT%H:%M:%SZ"), folder.display());
     let mut record = RunRecord::new(started.with_timezone(&spec.zone()).fixed_offset(), options.mode);
     record.save(&folder)?;
     // From here on a plan exists; the record says so once it is written.
     record.status = RunStatus::Planned;
     match options.mode {
-        RunMode::Apply => println!("Mode: apply (daemon --mode apply): the plan is applied without review"),
-        RunMode::Plan => println!("Mode: plan (daemon --mode plan): the plan waits for `billsync approve`"),
+        RunMode::Apply => {
+            print_line!("Mode: apply (daemon --mode apply): the plan is applied without review")
+        }
+        RunMode::Plan => {
+            print_line!("Mode: plan (daemon --mode plan): the plan waits for `billsync approve`")
+        }
         RunMode::Run => {}
     }
     let write = |file: &str, bytes: &[u8]| {
@@ -426,7 +433,7 @@ fn run_steps(
     let files = fetched.to_files()?;
     write("atria.json", &files.atria)?;
     write("autotask.json", &files.autotask)?;
-    println!("Fetched: {}", fetched.summary());
+    print_line!("Fetched: {}", fetched.summary());
 
     let plan = crate::compile::compile(crate::compile::CompileInput {
         spec,
@@ -447,7 +454,7 @@ fn run_steps(
     let text = crate::render::text(&plan, crate::render::TextOptions::default());
     write("plan.txt", text.as_bytes())?;
     write_renderings(&plan, &folder)?;
-    print!("{text}");
+    print_text!("{text}");
 
     let plan_log: Vec<TimedEntry> = plan
         .log
@@ -463,7 +470,7 @@ fn run_steps(
     let write_log =
         |entries: &[TimedEntry]| write("log.jsonl", log_text(entries, Path::new("log.jsonl")).as_bytes());
     if !plan.has_changes() {
-        println!("No changes to apply.");
+        print_line!("No changes to apply.");
         write_log(&plan_log)?;
         record.status = RunStatus::NoChanges;
         record.save(&folder)?;
@@ -472,7 +479,7 @@ fn run_steps(
     let approved = match approval {
         Approval::Given => true,
         Approval::Review => {
-            println!(
+            print_line!(
                 "Not applied (daemon --mode plan): review {}/plan.md, then `billsync approve {} --spec SPEC`.",
                 folder.display(),
                 folder.display()
@@ -480,7 +487,7 @@ fn run_steps(
             false
         }
         Approval::Refused => {
-            println!(
+            print_line!(
                 "Not applied: standard input is not a terminal; pass --auto-approve to apply without asking."
             );
             false
@@ -763,7 +770,7 @@ fn new_run_folder(runs_dir: &Path, started: DateTime<chrono_tz::Tz>) -> anyhow::
 
 fn confirm(changes: usize) -> anyhow::Result<bool> {
     use std::io::Write as _;
-    print!("Apply {changes} changes to Autotask? [y/N] ");
+    print_text!("Apply {changes} changes to Autotask? [y/N] ");
     std::io::stdout().flush()?;
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;
@@ -787,7 +794,7 @@ pub fn daemon_command(args: DaemonArgs) -> anyhow::Result<ExitCode> {
     let (spec, schedule) = spec_with_schedule(&args.spec)?;
     let _daemon_lock = exclusive_lock(&args.runs_dir, ".daemon.lock", "another billsync daemon is using")?;
     let stop = stop_signals()?;
-    println!(
+    print_line!(
         "billsync daemon: `{}` ({}), mode {}; stop with SIGTERM or Ctrl-C",
         schedule.expression(),
         schedule.zone().name(),
@@ -798,14 +805,14 @@ pub fn daemon_command(args: DaemonArgs) -> anyhow::Result<ExitCode> {
     );
     loop {
         let Some(next) = schedule.next_after(Utc::now()) else {
-            println!("The schedule has no further run; stopping.");
+            print_line!("The schedule has no further run; stopping.");
             return Ok(ExitCode::SUCCESS);
         };
-        println!("Next run at {}", crate::schedule::zoned_and_utc(&next));
+        print_line!("Next run at {}", crate::schedule::zoned_and_utc(&next));
         let wait = (next.with_timezone(&Utc) - Utc::now()).to_std().unwrap_or_default();
         match stop.recv_timeout(wait) {
             Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                println!("Stopping: signal received.");
+                print_line!("Stopping: signal received.");
                 return Ok(ExitCode::SUCCESS);
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
@@ -822,13 +829,16 @@ pub fn daemon_command(args: DaemonArgs) -> anyhow::Result<ExitCode> {
             }
         };
         match run_once(&spec, &args.runs_dir, &options) {
-            Ok(code) => println!("Run finished with exit code {code}"),
+            Ok(code) => print_line!("Run finished with exit code {code}"),
             Err(error) => {
-                eprintln!("billsync: run failed: {}", crate::render::escape_controls(&format!("{error:#}")))
+                eprint_line!(
+                    "billsync: run failed: {}",
+                    crate::render::escape_controls(&format!("{error:#}"))
+                )
             }
         }
         if stop.try_recv().is_ok() {
-            println!("Stopping: signal received during the run, which finished first.");
+            print_line!("Stopping: signal received during the run, which finished first.");
             return Ok(ExitCode::SUCCESS);
         }
     }
@@ -872,7 +882,7 @@ pub fn schedule_command(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("--from `{text}`: expected an RFC 3339 time"))?,
         None => Utc::now(),
     };
-    println!(
+    print_line!(
         "{} ({}), next {} runs after {}:",
         schedule.expression(),
         schedule.zone().name(),
@@ -880,7 +890,7 @@ pub fn schedule_command(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
         from.format("%Y-%m-%dT%H:%M:%SZ")
     );
     for time in schedule.upcoming(from, args.next) {
-        println!("  {}", crate::schedule::zoned_and_utc(&time));
+        print_line!("  {}", crate::schedule::zoned_and_utc(&time));
     }
     Ok(ExitCode::SUCCESS)
 }

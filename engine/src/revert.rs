@@ -182,7 +182,7 @@ pub fn revert_command(args: RevertArgs) -> anyhow::Result<ExitCode> {
     let reversal = revert(&applied, &autotask, as_of);
     crate::files::write_atomically(&args.out, |file| reversal.write_json(file))?;
     let summary = &reversal.summary;
-    println!(
+    print_line!(
         "{}: reversal of {}: {} update, {} zero, {} unchanged, {} refused (AT29: the line moved since)",
         args.out.display(),
         args.applied_plan.display(),
@@ -192,7 +192,7 @@ pub fn revert_command(args: RevertArgs) -> anyhow::Result<ExitCode> {
         summary.skip
     );
     for action in reversal.actions.iter().filter(|action| action.kind == ActionKind::Skip) {
-        println!("  AT29 {}", action.message);
+        print_line!("  AT29 {}", action.message);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -44,6 +44,35 @@ fn assert_converged(online: &Online) {
 }
 
 #[test]
+fn an_apply_whose_output_is_closed_still_finishes_and_writes_its_log() {
+    let online = Online::start("seed-example");
+    online.plan_from_fixture();
+    // Pipes whose reading ends are gone, as under `billsync apply … 2>&1 | head -0`: every print
+    // fails with a broken pipe. The lines are lost; the apply, its log file and its exit code not.
+    let (stdout_reader, stdout_writer) = std::io::pipe().expect("a pipe");
+    let (stderr_reader, stderr_writer) = std::io::pipe().expect("a pipe");
+    drop((stdout_reader, stderr_reader));
+    let log = online.arg("log.jsonl");
+    let status = online
+        .command(&["apply", &online.arg("plan.json"), "--spec", &online.arg("job.yaml"), "--log", &log])
+        .stdout(stdout_writer)
+        .stderr(stderr_writer)
+        .status()
+        .expect("billsync runs");
+    assert_eq!(status.code(), Some(0), "not a panic's 101");
+    assert_converged(&online);
+    let log = std::fs::read_to_string(online.path("log.jsonl")).expect("the log was written");
+    // Writes run three at a time: their entries come in the order the answers came.
+    let mut logged: Vec<&str> = log
+        .lines()
+        .filter_map(|line| ["AT09", "AT11", "AT13", "AT24"].into_iter().find(|code| line.contains(code)))
+        .collect();
+    logged.sort_unstable();
+    assert_eq!(logged, ["AT09", "AT09", "AT11", "AT13", "AT24"], "{log}");
+    assert!(log.lines().last().is_some_and(|line| line.contains("status Success")), "{log}");
+}
+
+#[test]
 fn plan_apply_plan_converges_and_a_second_apply_posts_nothing() {
     let online = Online::start("seed-example");
     online.plan_from_fixture();

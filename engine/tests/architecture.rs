@@ -99,3 +99,30 @@ fn the_command_line_is_the_top() {
         );
     }
 }
+
+#[test]
+fn output_goes_through_the_macros_that_survive_a_closed_pipe() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    let printing: Vec<String> = files
+        .iter()
+        .filter(|file| !file.ends_with("tests.rs"))
+        .filter(|file| {
+            let text = std::fs::read_to_string(file).expect("a source file");
+            let text = text.split("#[cfg(test)]\nmod ").next().unwrap_or_default().to_owned();
+            ["println!(", "print!(", "eprintln!(", "eprint!("].iter().any(|call| {
+                text.match_indices(call).any(|(at, _)| {
+                    // `print_line!(` and `eprint_line!(` are the macros themselves.
+                    !text[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                })
+            })
+        })
+        .map(|file| file.strip_prefix(&root).expect("under src").display().to_string())
+        .collect();
+    assert!(files.len() > 20, "the sources were read");
+    assert!(
+        printing.is_empty(),
+        "`println!` and friends panic on a closed pipe; use `print_line!` or `print_text!`: {printing:?}"
+    );
+}

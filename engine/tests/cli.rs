@@ -258,6 +258,23 @@ fn broken_json_is_placed() {
 }
 
 #[test]
+fn a_closed_stdout_or_stderr_leaves_the_exit_code_alone() {
+    let seed = fixtures().join("seed-example/job.yaml");
+    let closed = || {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        writer
+    };
+    let run = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_billsync"));
+        command.args(args).stdout(closed()).stderr(closed()).status().expect("billsync runs").code()
+    };
+    // `validate` prints a line per file, and the error an error line: neither may panic (101).
+    assert_eq!(run(&["spec", "validate", &seed.to_string_lossy()]), Some(0));
+    assert_eq!(run(&["show", "/nonexistent/plan.json"]), Some(1));
+}
+
+#[test]
 fn missing_file_and_bad_as_of() {
     let outcome = billsync(&["plan", "--spec", "/nonexistent/job.yaml", "--atria", "a", "--autotask", "b"]);
     assert_eq!(outcome.code, 1);
