@@ -17,7 +17,7 @@ use crate::problems::{Problem, Problems};
 use crate::snapshot::BillingPeriod;
 use crate::spec::{CustomerMatch, CustomerOverride, Guards, JobSpec, SkuType};
 
-mod compact;
+mod json;
 
 pub const PLAN_FORMAT: &str = "billsync.plan/v1";
 /// The most units an Autotask line can hold (its units are int32).
@@ -302,19 +302,46 @@ pub struct LogEntry {
     pub message: Arc<str>,
 }
 
-/// The plan's content as the digest covers it, up to `actions`: every field but `digest`, in the
-/// format's order. `actions` and `log` follow (see [`compact`]).
+/// The plan's fields up to `actions`, in the format's order: without `digest` for the digest to
+/// cover, with it for the plan file. `actions` and `log` follow (see [`json`]).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ContentHead<'a> {
+struct Head<'a> {
     format: &'a str,
     plan_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    digest: Option<&'a str>,
     as_of: &'a DateTime<Utc>,
     job: &'a JobInfo,
     period: &'a BillingPeriod,
     inputs: &'a Inputs,
     settings: &'a Settings,
     summary: &'a Summary,
+}
+
+/// Appends `items` to `block` as serde_json's pretty form of an array in the plan's top level,
+/// handing `block` to `writer` whenever it holds 64 KiB.
+fn pretty_array<T>(
+    block: &mut Vec<u8>,
+    items: &[T],
+    write: fn(&mut Vec<u8>, &T),
+    writer: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    if items.is_empty() {
+        block.extend_from_slice(b"[]");
+        return Ok(());
+    }
+    block.push(b'[');
+    for (index, item) in items.iter().enumerate() {
+        block.extend_from_slice(if index == 0 { b"\n    " } else { b",\n    " });
+        write(block, item);
+        if block.len() >= 1 << 16 {
+            writer.write_all(block)?;
+            block.clear();
+        }
+    }
+    block.extend_from_slice(b"\n  ]");
+    Ok(())
 }
 
 /// Hands the serialized JSON to a hashing thread in 1 MiB blocks: a big plan (1M rows, hundreds
@@ -397,17 +424,7 @@ impl Plan {
     /// sha256 (hex) of the plan's compact JSON without `digest`: fields in the format's order,
     /// `actions` and `log` in plan order. What `digest` must equal.
     pub fn content_digest(&self) -> String {
-        let head = ContentHead {
-            format: &self.format,
-            plan_id: &self.plan_id,
-            as_of: &self.as_of,
-            job: &self.job,
-            period: &self.period,
-            inputs: &self.inputs,
-            settings: &self.settings,
-            summary: &self.summary,
-        };
-        let mut head = serde_json::to_vec(&head).expect("plans always serialize");
+        let mut head = serde_json::to_vec(&self.head(None)).expect("plans always serialize");
         head.pop(); // its closing brace: `actions` and `log` come first.
         let (full, to_hash) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
         let (hashed, empty) = std::sync::mpsc::channel::<Vec<u8>>();
@@ -426,9 +443,9 @@ impl Plan {
             let written: std::io::Result<()> = (|| {
                 writer.write_all(&head)?;
                 writer.write_all(b",\"actions\":")?;
-                writer.array(&self.actions, compact::write_action)?;
+                writer.array(&self.actions, json::write_action::<false>)?;
                 writer.write_all(b",\"log\":")?;
-                writer.array(&self.log, compact::write_log_entry)?;
+                writer.array(&self.log, json::write_log_entry::<false>)?;
                 writer.write_all(b"}")?;
                 writer.flush()
             })();
@@ -557,12 +574,35 @@ impl Plan {
         text
     }
 
-    /// Writes [`Plan::to_json`]'s text to `writer` without building it in memory first.
-    pub fn write_json(&self, writer: impl std::io::Write) -> std::io::Result<()> {
-        let mut writer = std::io::BufWriter::with_capacity(1 << 16, writer);
-        serde_json::to_writer_pretty(&mut writer, self)?;
-        writer.write_all(b"\n")?;
+    /// Writes [`Plan::to_json`]'s text to `writer` without building it in memory first: the
+    /// head through serde_json, the actions and log entries by hand ([`json`]), byte for byte
+    /// what `serde_json::to_writer_pretty` writes (a property test compares the two).
+    pub fn write_json(&self, mut writer: impl std::io::Write) -> std::io::Result<()> {
+        let mut block = serde_json::to_vec_pretty(&self.head(Some(&self.digest)))?;
+        // Open again after `summary`: without its closing "\n}".
+        block.truncate(block.len() - 2);
+        block.extend_from_slice(b",\n  \"actions\": ");
+        pretty_array(&mut block, &self.actions, json::write_action::<true>, &mut writer)?;
+        block.extend_from_slice(b",\n  \"log\": ");
+        pretty_array(&mut block, &self.log, json::write_log_entry::<true>, &mut writer)?;
+        block.extend_from_slice(b"\n}\n");
+        writer.write_all(&block)?;
         writer.flush()
+    }
+
+    /// The fields up to `actions`, with `digest` or without.
+    fn head<'a>(&'a self, digest: Option<&'a str>) -> Head<'a> {
+        Head {
+            format: &self.format,
+            plan_id: &self.plan_id,
+            digest,
+            as_of: &self.as_of,
+            job: &self.job,
+            period: &self.period,
+            inputs: &self.inputs,
+            settings: &self.settings,
+            summary: &self.summary,
+        }
     }
 
     /// Fast path: typed deserialization straight from the bytes (a `Value` tree of a plan of
@@ -607,7 +647,7 @@ impl Plan {
 mod tests {
     use super::*;
 
-    fn seed_plan() -> (JobSpec, Plan) {
+    pub(super) fn seed_plan() -> (JobSpec, Plan) {
         let spec = crate::spec::parse(include_str!("../../fixtures/seed-example/job.yaml")).expect("spec");
         let atria = crate::snapshot::parse_atria(include_bytes!("../../fixtures/seed-example/atria.json"))
             .expect("atria");

@@ -1,28 +1,54 @@
-//! The compact JSON of actions and log entries that the plan digest hashes, written straight into
-//! a buffer: byte for byte what serde_json writes for them (a property test compares the two),
-//! without its per-key escaping and formatting machinery. A 1M-row plan has 800k of each, and
-//! every `billsync plan` hashes them all.
+//! The JSON of actions and log entries written straight into a buffer, in two layouts: compact,
+//! for the plan digest to hash, and pretty, for the plan file. Byte for byte what serde_json
+//! writes for them (property tests compare the two), without its per-key escaping and formatting
+//! machinery: a 1M-row plan has 800k of each, every `billsync plan` hashes them all, and every
+//! `--out` writes them.
 
 use rust_decimal::Decimal;
 
 use super::{Action, LogEntry};
 use crate::snapshot::ser::{json_string as string, json_timestamp as timestamp};
 
-/// Appends `action` as serde_json's compact form of it.
-pub(super) fn write_action(out: &mut Vec<u8>, action: &Action) {
-    out.extend_from_slice(b"{\"kind\":");
+/// A key and its colon: the object's first (`{"kind":`) or a later one (`,"code":`), compact or
+/// pretty as serde_json writes a field of an object in the plan's `actions` or `log` array
+/// (indented six spaces, `"kind": `). Constant either way.
+macro_rules! key {
+    ($pretty:expr, first $name:literal) => {
+        if $pretty {
+            concat!("{\n      \"", $name, "\": ").as_bytes()
+        } else {
+            concat!("{\"", $name, "\":").as_bytes()
+        }
+    };
+    ($pretty:expr, $name:literal) => {
+        if $pretty {
+            concat!(",\n      \"", $name, "\": ").as_bytes()
+        } else {
+            concat!(",\"", $name, "\":").as_bytes()
+        }
+    };
+}
+
+/// The end of an object in the plan's arrays.
+fn close<const PRETTY: bool>(out: &mut Vec<u8>) {
+    out.extend_from_slice(if PRETTY { b"\n    }" } else { b"}" });
+}
+
+/// Appends `action` as serde_json writes it: compact, or pretty as an element of `actions`.
+pub(super) fn write_action<const PRETTY: bool>(out: &mut Vec<u8>, action: &Action) {
+    out.extend_from_slice(key!(PRETTY, first "kind"));
     string(out, action.kind.as_str());
-    out.extend_from_slice(b",\"code\":");
+    out.extend_from_slice(key!(PRETTY, "code"));
     string(out, action.code.as_str());
-    out.extend_from_slice(b",\"customerCode\":");
+    out.extend_from_slice(key!(PRETTY, "customerCode"));
     string(out, &action.customer_code);
-    out.extend_from_slice(b",\"customerName\":");
+    out.extend_from_slice(key!(PRETTY, "customerName"));
     string(out, &action.customer_name);
     let ids = [
-        (&b",\"companyId\":"[..], action.company_id),
-        (b",\"contractId\":", action.contract_id),
-        (b",\"serviceId\":", action.service_id),
-        (b",\"contractServiceId\":", action.contract_service_id),
+        (key!(PRETTY, "companyId"), action.company_id),
+        (key!(PRETTY, "contractId"), action.contract_id),
+        (key!(PRETTY, "serviceId"), action.service_id),
+        (key!(PRETTY, "contractServiceId"), action.contract_service_id),
     ];
     for (key, id) in ids {
         if let Some(id) = id {
@@ -31,27 +57,27 @@ pub(super) fn write_action(out: &mut Vec<u8>, action: &Action) {
         }
     }
     if let Some(sku) = &action.sku {
-        out.extend_from_slice(b",\"sku\":");
+        out.extend_from_slice(key!(PRETTY, "sku"));
         string(out, sku);
     }
     if let Some(description) = &action.description {
-        out.extend_from_slice(b",\"description\":");
+        out.extend_from_slice(key!(PRETTY, "description"));
         string(out, description);
     }
-    for (key, units) in [(&b",\"from\":"[..], action.from), (b",\"to\":", action.to)] {
+    for (key, units) in [(key!(PRETTY, "from"), action.from), (key!(PRETTY, "to"), action.to)] {
         if let Some(units) = units {
             out.extend_from_slice(key);
             out.extend_from_slice(itoa::Buffer::new().format(units).as_bytes());
         }
     }
     if let Some(date) = &action.effective_date {
-        out.extend_from_slice(b",\"effectiveDate\":");
+        out.extend_from_slice(key!(PRETTY, "effectiveDate"));
         timestamp(out, date);
     }
     let amounts = [
-        (&b",\"unitPrice\":"[..], &action.unit_price),
-        (b",\"monthlyAmountChange\":", &action.monthly_amount_change),
-        (b",\"proratedAmountChange\":", &action.prorated_amount_change),
+        (key!(PRETTY, "unitPrice"), &action.unit_price),
+        (key!(PRETTY, "monthlyAmountChange"), &action.monthly_amount_change),
+        (key!(PRETTY, "proratedAmountChange"), &action.prorated_amount_change),
     ];
     for (key, amount) in amounts {
         if let Some(amount) = amount {
@@ -59,24 +85,24 @@ pub(super) fn write_action(out: &mut Vec<u8>, action: &Action) {
             decimal(out, amount.as_ref());
         }
     }
-    out.extend_from_slice(b",\"message\":");
+    out.extend_from_slice(key!(PRETTY, "message"));
     string(out, &action.message);
-    out.push(b'}');
+    close::<PRETTY>(out);
 }
 
-/// Appends `entry` as serde_json's compact form of it.
-pub(super) fn write_log_entry(out: &mut Vec<u8>, entry: &LogEntry) {
-    out.extend_from_slice(b"{\"code\":");
+/// Appends `entry` as serde_json writes it: compact, or pretty as an element of `log`.
+pub(super) fn write_log_entry<const PRETTY: bool>(out: &mut Vec<u8>, entry: &LogEntry) {
+    out.extend_from_slice(key!(PRETTY, first "code"));
     string(out, entry.code.as_str());
-    out.extend_from_slice(b",\"level\":");
+    out.extend_from_slice(key!(PRETTY, "level"));
     string(out, entry.level.as_str());
     if let Some(code) = &entry.customer_code {
-        out.extend_from_slice(b",\"customerCode\":");
+        out.extend_from_slice(key!(PRETTY, "customerCode"));
         string(out, code);
     }
-    out.extend_from_slice(b",\"message\":");
+    out.extend_from_slice(key!(PRETTY, "message"));
     string(out, &entry.message);
-    out.push(b'}');
+    close::<PRETTY>(out);
 }
 
 /// `null` for no price, else the amount as serde writes a decimal.
@@ -189,21 +215,45 @@ mod tests {
         #[test]
         fn an_action_is_written_as_serde_json_writes_it(action in action()) {
             let mut fast = Vec::new();
-            write_action(&mut fast, &action);
+            write_action::<false>(&mut fast, &action);
             prop_assert_eq!(String::from_utf8(fast).unwrap(), serde_json::to_string(&action).unwrap());
         }
 
         #[test]
-        fn a_log_entry_is_written_as_serde_json_writes_it(
+        fn a_log_entry_is_written_as_serde_json_writes_it(entry in log_entry()) {
+            let mut fast = Vec::new();
+            write_log_entry::<false>(&mut fast, &entry);
+            prop_assert_eq!(String::from_utf8(fast).unwrap(), serde_json::to_string(&entry).unwrap());
+        }
+
+        #[test]
+        fn a_plan_file_is_written_as_serde_json_writes_it(
+            actions in prop::collection::vec(action(), 0..4),
+            log in prop::collection::vec(log_entry(), 0..4),
+            digest in prop_oneof![Just(String::new()), "[0-9a-f]{64}"],
+            prorated in prop::option::of(any_decimal()),
+        ) {
+            let mut plan = crate::plan::tests::seed_plan().1;
+            plan.actions = actions;
+            plan.log = log;
+            plan.digest = digest;
+            plan.summary.prorated_amount_change = prorated;
+            let mut fast = Vec::new();
+            plan.write_json(&mut fast).unwrap();
+            let mut reference = serde_json::to_vec_pretty(&plan).unwrap();
+            reference.push(b'\n');
+            prop_assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(reference).unwrap());
+        }
+    }
+
+    prop_compose! {
+        fn log_entry()(
             code in prop::sample::select(Code::ALL.to_vec()),
             level in prop::sample::select(vec![LogLevel::Error, LogLevel::Warning, LogLevel::Info, LogLevel::Verbose]),
             customer_code in prop::option::of(text()),
             message in text(),
-        ) {
-            let entry = LogEntry { code, level, customer_code: customer_code.map(Into::into), message: message.into() };
-            let mut fast = Vec::new();
-            write_log_entry(&mut fast, &entry);
-            prop_assert_eq!(String::from_utf8(fast).unwrap(), serde_json::to_string(&entry).unwrap());
+        ) -> LogEntry {
+            LogEntry { code, level, customer_code: customer_code.map(Into::into), message: message.into() }
         }
     }
 }
