@@ -567,11 +567,12 @@ impl Plan {
         Ok(())
     }
 
-    /// The stable JSON text of the plan (pretty, with a final newline).
+    /// The stable JSON text of the plan (pretty, with a final newline), as [`Plan::write_json`]
+    /// writes it.
     pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).expect("plans always serialize");
-        text.push('\n');
-        text
+        let mut text = Vec::new();
+        self.write_json(&mut text).expect("writing to memory does not fail");
+        String::from_utf8(text).expect("JSON is UTF-8")
     }
 
     /// Writes [`Plan::to_json`]'s text to `writer` without building it in memory first: the
