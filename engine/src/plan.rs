@@ -319,31 +319,6 @@ struct Head<'a> {
     summary: &'a Summary,
 }
 
-/// Appends `items` to `block` as serde_json's pretty form of an array in the plan's top level,
-/// handing `block` to `writer` whenever it holds 64 KiB.
-fn pretty_array<T>(
-    block: &mut Vec<u8>,
-    items: &[T],
-    write: fn(&mut Vec<u8>, &T),
-    writer: &mut impl std::io::Write,
-) -> std::io::Result<()> {
-    if items.is_empty() {
-        block.extend_from_slice(b"[]");
-        return Ok(());
-    }
-    block.push(b'[');
-    for (index, item) in items.iter().enumerate() {
-        block.extend_from_slice(if index == 0 { b"\n    " } else { b",\n    " });
-        write(block, item);
-        if block.len() >= 1 << 16 {
-            writer.write_all(block)?;
-            block.clear();
-        }
-    }
-    block.extend_from_slice(b"\n  ]");
-    Ok(())
-}
-
 /// Hands the serialized JSON to a hashing thread in 1 MiB blocks: a big plan (1M rows, hundreds
 /// of megabytes) is hashed while it is still being serialized, and never held in memory whole.
 /// The hashing thread hands each block back to be filled again, so the same few blocks serve
@@ -357,28 +332,29 @@ struct HashWriter {
 const HASH_BLOCK: usize = 1 << 20;
 
 impl HashWriter {
-    /// Writes `items` as a JSON array, each with `write` straight into the current block;
-    /// a full block is handed on.
+    /// Writes `items` as a compact JSON array, each with `write` straight into the current
+    /// block; a full block is handed on.
     fn array<T>(&mut self, items: &[T], write: fn(&mut Vec<u8>, &T)) -> std::io::Result<()> {
-        self.block.push(b'[');
-        for (index, item) in items.iter().enumerate() {
-            if index > 0 {
-                self.block.push(b',');
-            }
-            write(&mut self.block, item);
-            if self.block.len() >= HASH_BLOCK {
-                self.send()?;
-            }
-        }
-        self.block.push(b']');
-        Ok(())
+        let (full, empty) = (&self.full, &self.empty);
+        json::array::<false, T>(&mut self.block, items, write, |block| {
+            if block.len() >= HASH_BLOCK { hand_on(block, full, empty) } else { Ok(()) }
+        })
     }
 
     fn send(&mut self) -> std::io::Result<()> {
-        let next = self.empty.try_recv().unwrap_or_else(|_| Vec::with_capacity(HASH_BLOCK + 4096));
-        let block = std::mem::replace(&mut self.block, next);
-        self.full.send(block).map_err(|_| std::io::Error::other("the hashing thread stopped"))
+        hand_on(&mut self.block, &self.full, &self.empty)
     }
+}
+
+/// Sends `block` to the hashing thread, leaving an empty one (handed back, or new) in its place.
+fn hand_on(
+    block: &mut Vec<u8>,
+    full: &std::sync::mpsc::SyncSender<Vec<u8>>,
+    empty: &std::sync::mpsc::Receiver<Vec<u8>>,
+) -> std::io::Result<()> {
+    let next = empty.try_recv().unwrap_or_else(|_| Vec::with_capacity(HASH_BLOCK + 4096));
+    let block = std::mem::replace(block, next);
+    full.send(block).map_err(|_| std::io::Error::other("the hashing thread stopped"))
 }
 
 impl std::io::Write for HashWriter {
@@ -582,10 +558,18 @@ impl Plan {
         let mut block = serde_json::to_vec_pretty(&self.head(Some(&self.digest)))?;
         // Open again after `summary`: without its closing "\n}".
         block.truncate(block.len() - 2);
+        // Handed to `writer` whenever the block holds 64 KiB.
+        let mut spill = |block: &mut Vec<u8>| {
+            if block.len() >= 1 << 16 {
+                writer.write_all(block)?;
+                block.clear();
+            }
+            Ok(())
+        };
         block.extend_from_slice(b",\n  \"actions\": ");
-        pretty_array(&mut block, &self.actions, json::write_action::<true>, &mut writer)?;
+        json::array::<true, Action>(&mut block, &self.actions, json::write_action::<true>, &mut spill)?;
         block.extend_from_slice(b",\n  \"log\": ");
-        pretty_array(&mut block, &self.log, json::write_log_entry::<true>, &mut writer)?;
+        json::array::<true, LogEntry>(&mut block, &self.log, json::write_log_entry::<true>, &mut spill)?;
         block.extend_from_slice(b"\n}\n");
         writer.write_all(&block)?;
         writer.flush()

@@ -105,6 +105,31 @@ pub(super) fn write_log_entry<const PRETTY: bool>(out: &mut Vec<u8>, entry: &Log
     close::<PRETTY>(out);
 }
 
+/// Appends `items` as serde_json writes an array of them: compact, or pretty as the plan's
+/// `actions` or `log` (elements indented four spaces, `[]` when empty). `spill` is called after
+/// each element, to hand on what `out` holds once it is big enough.
+pub(super) fn array<const PRETTY: bool, T>(
+    out: &mut Vec<u8>,
+    items: &[T],
+    write: fn(&mut Vec<u8>, &T),
+    mut spill: impl FnMut(&mut Vec<u8>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    out.push(b'[');
+    for (index, item) in items.iter().enumerate() {
+        let separator: &[u8] = match (PRETTY, index) {
+            (false, 0) => b"",
+            (false, _) => b",",
+            (true, 0) => b"\n    ",
+            (true, _) => b",\n    ",
+        };
+        out.extend_from_slice(separator);
+        write(out, item);
+        spill(out)?;
+    }
+    out.extend_from_slice(if PRETTY && !items.is_empty() { b"\n  ]" } else { b"]" });
+    Ok(())
+}
+
 /// `null` for no price, else the amount as serde writes a decimal.
 fn decimal(out: &mut Vec<u8>, amount: Option<&Decimal>) {
     match amount {
