@@ -14,7 +14,9 @@ use crate::files::write_atomically;
 use crate::online::load_spec;
 use crate::plan::Plan;
 use crate::render::markdown::{MarkdownOptions, markdown};
-use crate::render::{TableOptions, TextOptions, colour, diff, plan_diff, text, write_body, write_header};
+use crate::render::{
+    TableOptions, TextOptions, colour, diff, plan_diff, write_body, write_header, write_text,
+};
 use crate::{codes::LogLevel, snapshot, spec};
 
 #[derive(Debug, Parser)]
@@ -353,40 +355,42 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
     }
     let plan = Plan::load(&args.plan)?;
     let table = TableOptions { log_level: args.log_level };
-    let rendered: Vec<u8> = match args.format {
-        // Streamed: a big plan's JSON need not sit in memory twice.
-        ShowFormat::Json => {
-            match &args.out {
-                Some(out) => write_atomically(out, |file| plan.write_json(file))?,
-                None => print_with(|stdout| plan.write_json(stdout))?,
+    let workbook = match args.format {
+        ShowFormat::Xlsx => Some(
+            crate::render::xlsx::xlsx(&plan, table)
+                .with_context(|| format!("{}: cannot render as xlsx", args.plan.display()))?,
+        ),
+        _ => None,
+    };
+    // Streamed to the file or stdout: a big plan's rendering need not sit in memory.
+    let render = |writer: &mut dyn std::io::Write| -> std::io::Result<()> {
+        match args.format {
+            ShowFormat::Json => plan.write_json(writer),
+            ShowFormat::Text if args.out.is_none() && args.color.wanted() => {
+                colour::write_plan_text(&plan, TextOptions { log_level: args.log_level }, writer)
             }
-            return Ok(ExitCode::SUCCESS);
+            ShowFormat::Text => write_text(&plan, TextOptions { log_level: args.log_level }, writer),
+            ShowFormat::Markdown => {
+                let options = MarkdownOptions {
+                    log_level: args.log_level,
+                    full_report: Some(format!("`billsync show {} --format html`", args.plan.display())),
+                    limit: None,
+                };
+                writer.write_all(markdown(&plan, &options).as_bytes())
+            }
+            ShowFormat::Csv => {
+                if args.bom {
+                    writer.write_all("\u{feff}".as_bytes())?;
+                }
+                crate::render::csv::write_csv(&plan, table, writer)
+            }
+            ShowFormat::Html => crate::render::html::write_html(&plan, table, writer),
+            ShowFormat::Xlsx => writer.write_all(workbook.as_deref().unwrap_or_default()),
         }
-        ShowFormat::Text => {
-            let plain = text(&plan, TextOptions { log_level: args.log_level });
-            let colour = args.out.is_none() && args.color.wanted();
-            (if colour { colour::plan_text(&plain) } else { plain }).into_bytes()
-        }
-        ShowFormat::Markdown => markdown(
-            &plan,
-            &MarkdownOptions {
-                log_level: args.log_level,
-                full_report: Some(format!("`billsync show {} --format html`", args.plan.display())),
-                limit: None,
-            },
-        )
-        .into_bytes(),
-        ShowFormat::Csv => {
-            let csv = crate::render::csv::csv(&plan, table);
-            if args.bom { format!("\u{feff}{csv}") } else { csv }.into_bytes()
-        }
-        ShowFormat::Html => crate::render::html::html(&plan, table).into_bytes(),
-        ShowFormat::Xlsx => crate::render::xlsx::xlsx(&plan, table)
-            .with_context(|| format!("{}: cannot render as xlsx", args.plan.display()))?,
     };
     match &args.out {
-        Some(out) => write_atomically(out, |file| file.write_all(&rendered))?,
-        None => print_with(|stdout| stdout.write_all(&rendered))?,
+        Some(out) => write_atomically(out, |file| render(file))?,
+        None => print_with(|stdout| render(stdout))?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -593,7 +597,7 @@ fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         print_with(|stdout| plan.write_json(stdout))?;
     } else if args.color.wanted() {
-        print(&colour::plan_text(&text(&plan, TextOptions::default())))?;
+        print_with(|stdout| colour::write_plan_text(&plan, TextOptions::default(), stdout))?;
     } else {
         let body = body.expect("rendered for plain text").context("rendering the plan")?;
         print_with(|stdout| {

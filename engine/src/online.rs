@@ -554,25 +554,22 @@ fn run_steps(
 
 /// The reviewer's renderings beside `plan.json`: the Markdown summary, the HTML report and CSV.
 fn write_renderings(plan: &Plan, folder: &Path) -> anyhow::Result<()> {
+    use std::io::Write as _;
+
+    use crate::files::write_atomically;
     use crate::render::markdown::{MarkdownOptions, markdown};
-    let write = |file: &str, text: String| {
-        crate::files::write_atomically(&folder.join(file), |out| {
-            use std::io::Write as _;
-            out.write_all(text.as_bytes())
-        })
-    };
     let report = format!(
         "`{}` (or `billsync show {} --format html`)",
         folder.join("plan.html").display(),
         folder.join("plan.json").display()
     );
-    write(
-        "plan.md",
-        markdown(plan, &MarkdownOptions { log_level: None, full_report: Some(report), limit: None }),
-    )?;
+    let summary =
+        markdown(plan, &MarkdownOptions { log_level: None, full_report: Some(report), limit: None });
+    write_atomically(&folder.join("plan.md"), |out| out.write_all(summary.as_bytes()))?;
+    // Streamed: a big plan's report and CSV need not sit in memory.
     let table = crate::render::TableOptions { log_level: None };
-    write("plan.html", crate::render::html::html(plan, table))?;
-    write("plan.csv", crate::render::csv::csv(plan, table))
+    write_atomically(&folder.join("plan.html"), |out| crate::render::html::write_html(plan, table, out))?;
+    write_atomically(&folder.join("plan.csv"), |out| crate::render::csv::write_csv(plan, table, out))
 }
 
 /// Apply's numbers as a run's record keeps them.

@@ -272,6 +272,50 @@ fn a_closed_stdout_or_stderr_leaves_the_exit_code_alone() {
     // `validate` prints a line per file, and the error an error line: neither may panic (101).
     assert_eq!(run(&["spec", "validate", &seed.to_string_lossy()]), Some(0));
     assert_eq!(run(&["show", "/nonexistent/plan.json"]), Some(1));
+
+    // A plan whose every rendering is bigger than the writers' buffers (64 KiB), so that the
+    // closed pipe is met in the middle of the rendering, not at its end: `show … | head`.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (atria, autotask) = billsync::synth::generate(billsync::synth::SynthConfig {
+        customers: 150,
+        rows_per_customer: 10,
+        seed: 3,
+    });
+    std::fs::write(dir.path().join("atria.json"), serde_json::to_vec(&atria).expect("json")).expect("write");
+    std::fs::write(dir.path().join("autotask.json"), serde_json::to_vec(&autotask).expect("json"))
+        .expect("write");
+    std::fs::write(dir.path().join("job.yaml"), billsync::synth::JOB_YAML).expect("write");
+    let plan = dir.path().join("plan.json");
+    let planned = plan_in(dir.path(), "2026-11-24T22:00:00Z", &["--out", &plan.to_string_lossy()]);
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
+    let plan = plan.to_string_lossy();
+    for (format, colour) in
+        [("text", "never"), ("text", "always"), ("json", "never"), ("csv", "never"), ("html", "never")]
+    {
+        let shown = billsync(&["show", &plan, "--format", format, "--color", colour]);
+        assert!(shown.stdout.len() > 1 << 17, "{format}: {} bytes", shown.stdout.len());
+        assert_eq!(
+            run(&["show", &plan, "--format", format, "--color", colour]),
+            Some(0),
+            "{format}, colour {colour}"
+        );
+    }
+    assert_eq!(
+        run(&[
+            "plan",
+            "--spec",
+            &dir.path().join("job.yaml").to_string_lossy(),
+            "--atria",
+            &dir.path().join("atria.json").to_string_lossy(),
+            "--autotask",
+            &dir.path().join("autotask.json").to_string_lossy(),
+            "--as-of",
+            "2026-11-24T22:00:00Z",
+            "--color",
+            "always"
+        ]),
+        Some(0)
+    );
 }
 
 #[test]

@@ -29,13 +29,31 @@ pub const COLUMNS: [&str; 19] = [
 
 /// The CSV text: [`COLUMNS`], then every action, then the log entries shown at the options' level.
 pub fn csv(plan: &Plan, options: TableOptions) -> String {
-    let mut writer = ::csv::WriterBuilder::new().terminator(::csv::Terminator::CRLF).from_writer(Vec::new());
-    let written = writer
-        .write_record(COLUMNS)
-        .and_then(|()| rows(plan, options).iter().try_for_each(|row| writer.write_record(fields(row))));
-    written.expect("writing to memory cannot fail");
-    let bytes = writer.into_inner().expect("flushing to memory cannot fail");
+    let mut bytes = Vec::new();
+    write_csv(plan, options, &mut bytes).expect("writing to memory cannot fail");
     String::from_utf8(bytes).expect("the fields are UTF-8")
+}
+
+/// [`csv`], written straight to `writer` (a big plan's CSV need not sit in memory).
+pub fn write_csv(plan: &Plan, options: TableOptions, writer: impl std::io::Write) -> std::io::Result<()> {
+    let mut writer = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::CRLF)
+        .buffer_capacity(1 << 16)
+        .from_writer(writer);
+    writer.write_record(COLUMNS).map_err(io_error)?;
+    for row in rows(plan, options) {
+        writer.write_record(fields(&row)).map_err(io_error)?;
+    }
+    writer.flush()
+}
+
+/// The writer's own error, whose kind says what happened (a closed pipe is not a failure to
+/// `show`); `csv`'s conversion would call every error `Other`.
+fn io_error(error: ::csv::Error) -> std::io::Error {
+    match error.into_kind() {
+        ::csv::ErrorKind::Io(error) => error,
+        other => std::io::Error::other(format!("{other:?}")),
+    }
 }
 
 fn fields(row: &Row<'_>) -> [String; 19] {

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::Write;
 
 use rust_decimal::Decimal;
 
@@ -155,14 +156,20 @@ const CHART_BARS: usize = 10;
 
 /// The HTML report; the embedded CSV is `super::csv::csv` with the same options.
 pub fn html(plan: &Plan, options: TableOptions) -> String {
+    let mut out = Vec::new();
+    write_html(plan, options, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("the report is UTF-8")
+}
+
+/// [`html`], written straight to `writer` (a big plan's report need not sit in memory).
+pub fn write_html(plan: &Plan, options: TableOptions, writer: impl Write) -> std::io::Result<()> {
     let log_level = options.log_level.unwrap_or(plan.settings.log_level);
-    let csv = super::csv::csv(plan, options);
     let rows = rows(plan, options);
     let (actions, log): (Vec<&Row<'_>>, Vec<&Row<'_>>) =
         rows.iter().partition(|row| row.record == Record::Action);
-    let mut out = String::with_capacity(rows.len() * 500 + csv.len() + 32_768);
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, writer);
     let title = format!("billsync plan {} — {}", short_id(&plan.plan_id), plan.job.label);
-    let _ = write!(
+    write!(
         out,
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -170,9 +177,9 @@ pub fn html(plan: &Plan, options: TableOptions) -> String {
          <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
         escape_html(&title),
         escape_html(&title)
-    );
+    )?;
     let period = &plan.period;
-    let _ = writeln!(
+    writeln!(
         out,
         "<p class=\"meta\">Period {} – {}, as of {}, effective {}. Plan id <code>{}</code>, digest <code>{}</code>.<br>{}<br>{}</p>",
         period.start_date,
@@ -183,11 +190,11 @@ pub fn html(plan: &Plan, options: TableOptions) -> String {
         escape_html(&plan.digest),
         escape_html(&summary_line(plan)),
         escape_html(&money_line(plan))
-    );
+    )?;
 
     let summary = &plan.summary;
-    out.push_str("<section class=\"cards\" aria-label=\"Summary\">\n");
-    let _ = writeln!(
+    out.write_all("<section class=\"cards\" aria-label=\"Summary\">\n".as_bytes())?;
+    writeln!(
         out,
         "<div class=\"card money\" id=\"money-total\"><span class=\"number\">{}</span><span class=\"label\">monthly amount change{}</span></div>",
         signed_money(summary.monthly_amount_change),
@@ -195,7 +202,7 @@ pub fn html(plan: &Plan, options: TableOptions) -> String {
             0 => String::new(),
             n => format!(" ({n} with {NO_PRICE})"),
         }
-    );
+    )?;
     for (class, number, label) in [
         ("update", summary.update, "update"),
         ("create", summary.create, "create"),
@@ -203,16 +210,18 @@ pub fn html(plan: &Plan, options: TableOptions) -> String {
         ("unchanged", summary.unchanged, "unchanged"),
         ("skip", summary.skip, "skipped"),
     ] {
-        let _ = writeln!(
+        writeln!(
             out,
             "<div class=\"card {class}\"><span class=\"number\">{number}</span><span class=\"label\">{label}</span></div>"
-        );
+        )?;
     }
-    out.push_str("</section>\n<div class=\"overview\">\n<section aria-labelledby=\"chart-title\">\n");
-    out.push_str(&chart(plan));
-    out.push_str("</section>\n<section aria-labelledby=\"totals-title\">\n");
-    out.push_str(&customer_totals(plan));
-    out.push_str("</section>\n</div>\n");
+    out.write_all(
+        "</section>\n<div class=\"overview\">\n<section aria-labelledby=\"chart-title\">\n".as_bytes(),
+    )?;
+    out.write_all(chart(plan).as_bytes())?;
+    out.write_all("</section>\n<section aria-labelledby=\"totals-title\">\n".as_bytes())?;
+    out.write_all(customer_totals(plan).as_bytes())?;
+    out.write_all("</section>\n</div>\n".as_bytes())?;
 
     // Controls: kind, level, customer, search over every id, the CSV download.
     let mut customers: BTreeMap<&str, &str> = BTreeMap::new();
@@ -221,26 +230,28 @@ pub fn html(plan: &Plan, options: TableOptions) -> String {
             customers.entry(row.customer_code).or_insert(row.customer_name);
         }
     }
-    out.push_str("<h2>Actions</h2>\n<div class=\"controls\">\n<label>Action <select id=\"kind-filter\"><option value=\"\">all</option>");
+    out.write_all("<h2>Actions</h2>\n<div class=\"controls\">\n<label>Action <select id=\"kind-filter\"><option value=\"\">all</option>".as_bytes())?;
     for kind in
         [ActionKind::Update, ActionKind::Create, ActionKind::Zero, ActionKind::Unchanged, ActionKind::Skip]
     {
-        let _ = write!(out, "<option value=\"{0}\">{0}</option>", kind.as_str());
+        write!(out, "<option value=\"{0}\">{0}</option>", kind.as_str())?;
     }
-    out.push_str(
-        "</select></label>\n<label>Level <select id=\"level-filter\"><option value=\"\">all</option>",
-    );
+    out.write_all(
+        "</select></label>\n<label>Level <select id=\"level-filter\"><option value=\"\">all</option>"
+            .as_bytes(),
+    )?;
     for level in [LogLevel::Error, LogLevel::Warning, LogLevel::Info, LogLevel::Verbose] {
-        let _ = write!(out, "<option value=\"{0}\">{0}</option>", level.as_str());
+        write!(out, "<option value=\"{0}\">{0}</option>", level.as_str())?;
     }
-    out.push_str(
-        "</select></label>\n<label>Customer <select id=\"customer-filter\"><option value=\"\">all</option>",
-    );
+    out.write_all(
+        "</select></label>\n<label>Customer <select id=\"customer-filter\"><option value=\"\">all</option>"
+            .as_bytes(),
+    )?;
     for (code, name) in &customers {
         let label = if name.is_empty() { (*code).to_owned() } else { format!("{code} — {name}") };
-        let _ = write!(out, "<option value=\"{}\">{}</option>", escape_html(code), escape_html(&label));
+        write!(out, "<option value=\"{}\">{}</option>", escape_html(code), escape_html(&label))?;
     }
-    let _ = writeln!(
+    writeln!(
         out,
         "</select></label>\n\
          <label>Search <input id=\"search\" type=\"search\" placeholder=\"code, customer, SKU, or a company, contract, line or service id\"></label>\n\
@@ -249,26 +260,24 @@ pub fn html(plan: &Plan, options: TableOptions) -> String {
         escape_html(short_id(&plan.plan_id)),
         escape_html(plan.short_digest()),
         actions.len()
-    );
+    )?;
 
-    out.push_str(
-        "<table id=\"actions\">\n<thead><tr><th>action</th>\
+    out.write_all("<table id=\"actions\">\n<thead><tr><th>action</th>\
          <th data-sort=\"code\"><button type=\"button\">code</button></th>\
          <th data-sort=\"level\"><button type=\"button\">level</button></th>\
          <th data-sort=\"customer\"><button type=\"button\">customer</button></th>\
          <th data-sort=\"service\"><button type=\"button\">service</button></th>\
          <th>SKU</th><th>ids</th><th>change</th><th>effective date</th><th class=\"number\">unit price</th>\
          <th class=\"number\" data-sort=\"amount\"><button type=\"button\">amount change / month</button></th>\
-         <th>message</th></tr></thead>\n<tbody id=\"rows-body\">\n",
-    );
+         <th>message</th></tr></thead>\n<tbody id=\"rows-body\">\n".as_bytes())?;
     for row in &actions {
-        write_action(&mut out, row);
+        write_action(&mut out, row)?;
     }
-    out.push_str("</tbody>\n</table>\n");
+    out.write_all("</tbody>\n</table>\n".as_bytes())?;
 
     let counts = log_counts(plan);
     let logged = |level| counts.get(&level).copied().unwrap_or(0);
-    let _ = writeln!(
+    writeln!(
         out,
         "<section id=\"log\" aria-labelledby=\"log-title\">\n<h2 id=\"log-title\">Log</h2>\n\
          <p class=\"meta\">Down to {log_level}: {} of {} entries ({} error, {} warning, {} info, {} verbose in all). <span id=\"log-count\" class=\"count\"></span></p>\n\
@@ -279,24 +288,51 @@ pub fn html(plan: &Plan, options: TableOptions) -> String {
         logged(LogLevel::Warning),
         logged(LogLevel::Info),
         logged(LogLevel::Verbose),
-    );
+    )?;
     for row in &log {
-        write_log(&mut out, row);
+        write_log(&mut out, row)?;
     }
-    out.push_str("</tbody>\n</table>\n</section>\n");
+    out.write_all("</tbody>\n</table>\n</section>\n".as_bytes())?;
 
-    // JSON with `<`, `>` and `&` as \u escapes: no `</script>` can end the element early, and
-    // JSON.parse gives back the exact CSV text.
-    let csv_json = serde_json::to_string(&csv)
-        .expect("strings serialize")
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026");
-    let _ = write!(
-        out,
-        "<script type=\"application/json\" id=\"csv-data\">{csv_json}</script>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
-    );
-    out
+    // The CSV as a JSON string with `<`, `>` and `&` as \u escapes: no `</script>` can end the
+    // element early, and JSON.parse gives back the exact CSV text.
+    out.write_all(b"<script type=\"application/json\" id=\"csv-data\">\"")?;
+    super::csv::write_csv(plan, options, JsonStringContent(&mut out))?;
+    write!(out, "\"</script>\n<script>{SCRIPT}</script>\n</body>\n</html>\n")?;
+    out.flush()
+}
+
+/// Writes the bytes it is given as the content of a JSON string, escaped as serde_json escapes
+/// them, and `<`, `>` and `&` as `\u003c`, `\u003e` and `\u0026`, for HTML's sake.
+struct JsonStringContent<W: Write>(W);
+
+impl<W: Write> Write for JsonStringContent<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let mut escaped = Vec::with_capacity(bytes.len() + bytes.len() / 8);
+        for &byte in bytes {
+            match byte {
+                b'"' => escaped.extend_from_slice(b"\\\""),
+                b'\\' => escaped.extend_from_slice(b"\\\\"),
+                b'\n' => escaped.extend_from_slice(b"\\n"),
+                b'\r' => escaped.extend_from_slice(b"\\r"),
+                b'\t' => escaped.extend_from_slice(b"\\t"),
+                0x08 => escaped.extend_from_slice(b"\\b"),
+                0x0c => escaped.extend_from_slice(b"\\f"),
+                0x00..=0x1f | b'<' | b'>' | b'&' => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    escaped.extend_from_slice(b"\\u00");
+                    escaped.extend_from_slice(&[HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]]);
+                }
+                _ => escaped.push(byte),
+            }
+        }
+        self.0.write_all(&escaped)?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// `ASP — ASP Cloud`, or the code alone.
@@ -308,7 +344,7 @@ fn customer(row: &Row<'_>) -> String {
     }
 }
 
-fn write_action(out: &mut String, row: &Row<'_>) {
+fn write_action(out: &mut impl Write, row: &Row<'_>) -> std::io::Result<()> {
     let service = match row.service_id {
         Some(service_id) if !row.description.is_empty() => format!("{} ({service_id})", row.description),
         Some(service_id) => service_id.to_string(),
@@ -354,7 +390,7 @@ fn write_action(out: &mut String, row: &Row<'_>) {
         Some(None) => "number unpriced",
         _ => "number",
     };
-    let _ = writeln!(
+    writeln!(
         out,
         "<tr class=\"level-{level}\" data-kind=\"{kind}\" data-code=\"{code}\" data-level=\"{level}\" data-customer=\"{customer_key}\" data-service=\"{service_key}\" data-line=\"{line}\" data-amount=\"{amount_key}\" data-search=\"{search}\">\
          <td>{kind}</td><td>{code}</td><td class=\"level\">{level}</td><td>{customer}</td><td>{service}</td><td>{sku}</td><td class=\"ids\">{ids}</td><td>{change}</td><td>{effective}</td>\
@@ -376,13 +412,13 @@ fn write_action(out: &mut String, row: &Row<'_>) {
         price = price_cell(row.unit_price),
         amount = amount_cell(row.monthly_amount_change),
         message = escape_html(row.message),
-    );
+    )
 }
 
-fn write_log(out: &mut String, row: &Row<'_>) {
+fn write_log(out: &mut impl Write, row: &Row<'_>) -> std::io::Result<()> {
     let search =
         [row.code.as_str(), row.message, row.customer_code, row.customer_name].join("\u{1f}").to_lowercase();
-    let _ = writeln!(
+    writeln!(
         out,
         "<tr class=\"level-{level}\" data-code=\"{code}\" data-level=\"{level}\" data-customer=\"{customer_key}\" data-search=\"{search}\">\
          <td>{code}</td><td class=\"level\">{level}</td><td>{customer}</td><td class=\"message\">{message}</td></tr>",
@@ -392,7 +428,7 @@ fn write_log(out: &mut String, row: &Row<'_>) {
         search = escape_html(&search),
         customer = escape_html(&customer(row)),
         message = escape_html(row.message),
-    );
+    )
 }
 
 /// Per customer: changes, their monthly amount, and how many have no price.
@@ -501,4 +537,35 @@ fn chart(plan: &Plan) -> String {
         "<line class=\"axis\" x1=\"{middle}\" y1=\"0\" x2=\"{middle}\" y2=\"{height}\"></line>\n</svg>"
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    proptest::proptest! {
+        /// The embedded CSV reads back exactly: the streamed escaping is serde_json's string
+        /// escaping with `<`, `>` and `&` as \u escapes, whatever the text and however it is cut
+        /// into writes.
+        #[test]
+        fn streamed_csv_string_is_serde_json_escaping(
+            text in "(?s)[\\x00-\\x7f<>&\"\\\\é€😀\u{2028}\u{202e}]{0,64}",
+            cut in 0usize..64,
+        ) {
+            let mut streamed = Vec::new();
+            let mut content = super::JsonStringContent(&mut streamed);
+            let cut = cut.min(text.len());
+            content.write_all(&text.as_bytes()[..cut]).unwrap();
+            content.write_all(&text.as_bytes()[cut..]).unwrap();
+            let expected = serde_json::to_string(&text)
+                .unwrap()
+                .replace('<', "\\u003c")
+                .replace('>', "\\u003e")
+                .replace('&', "\\u0026");
+            let streamed = String::from_utf8(streamed).unwrap();
+            proptest::prop_assert_eq!(format!("\"{streamed}\""), expected.clone());
+            let read_back: String = serde_json::from_str(&expected).unwrap();
+            proptest::prop_assert_eq!(read_back, text);
+        }
+    }
 }
