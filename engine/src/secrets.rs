@@ -180,7 +180,7 @@ impl Scrubber {
                     forms.insert(lower_hex(&encoded));
                     forms.insert(encoded);
                 }
-                forms.insert(crate::render::escape_html(base));
+                forms.insert(crate::render::escape_html(base).into_owned());
             }
         }
         forms.retain(|form| !form.is_empty());

@@ -408,7 +408,7 @@ fn write_action(out: &mut impl Write, row: &Row<'_>) -> std::io::Result<()> {
         sku = escape_html(row.sku),
         ids = escape_html(&ids.join(" · ")),
         change = escape_html(&change),
-        effective = row.effective_date.map(|date| date.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+        effective = row.effective_date.map(|date| date.date_naive().to_string()).unwrap_or_default(),
         price = price_cell(row.unit_price),
         amount = amount_cell(row.monthly_amount_change),
         message = escape_html(row.message),

@@ -136,15 +136,24 @@ pub(crate) fn log_counts(plan: &Plan) -> BTreeMap<LogLevel, usize> {
 }
 
 /// Text safe in HTML element content and in quoted attribute values.
-pub(crate) fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        match html_entity(character) {
-            Some(entity) => escaped.push_str(entity),
-            None => escaped.push(character),
+pub(crate) fn escape_html(text: &str) -> std::borrow::Cow<'_, str> {
+    // The five characters are ASCII, so a byte scan finds them and cuts only at character
+    // boundaries; most text has none and is shown as it is, without a copy.
+    let entity = |byte: u8| if byte.is_ascii() { html_entity(char::from(byte)) } else { None };
+    let Some(first) = text.bytes().position(|byte| entity(byte).is_some()) else {
+        return std::borrow::Cow::Borrowed(text);
+    };
+    let mut escaped = String::with_capacity(text.len() + 16);
+    let mut start = 0;
+    for (index, byte) in text.bytes().enumerate().skip(first) {
+        if let Some(entity) = entity(byte) {
+            escaped.push_str(&text[start..index]);
+            escaped.push_str(entity);
+            start = index + 1;
         }
     }
-    escaped
+    escaped.push_str(&text[start..]);
+    std::borrow::Cow::Owned(escaped)
 }
 
 /// The entity that stands for a character with a meaning in HTML.
@@ -296,6 +305,23 @@ mod money_tests {
             expected.push_str(fraction);
             let shown = if signed { super::signed_money(amount) } else { super::money(amount) };
             proptest::prop_assert_eq!(shown, expected);
+        }
+    }
+}
+
+#[cfg(test)]
+mod escape_tests {
+    proptest::proptest! {
+        /// Each of `& < > " '` becomes its entity and every other character stays as it is,
+        /// multi-byte ones included.
+        #[test]
+        fn escape_html_replaces_the_five_characters_and_nothing_else(text in "[a&<>\"'é€😀 ]{0,40}") {
+            let expected: String = text
+                .chars()
+                .map(|character| super::html_entity(character).map_or_else(|| character.to_string(), str::to_owned))
+                .collect();
+            let escaped = super::escape_html(&text);
+            proptest::prop_assert_eq!(escaped.as_ref(), expected.as_str());
         }
     }
 }
