@@ -806,13 +806,15 @@ pub fn daemon_command(args: DaemonArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         };
         print_line!("Next run at {}", crate::schedule::zoned_and_utc(&next));
-        let wait = (next.with_timezone(&Utc) - Utc::now()).to_std().unwrap_or_default();
-        match stop.recv_timeout(wait) {
-            Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                print_line!("Stopping: signal received.");
-                return Ok(ExitCode::SUCCESS);
+        let next = next.with_timezone(&Utc);
+        while let Some(wait) = wait_before_run(Utc::now(), next) {
+            match stop.recv_timeout(wait) {
+                Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    print_line!("Stopping: signal received.");
+                    return Ok(ExitCode::SUCCESS);
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
         }
         // A failed run is logged in its folder and printed; the daemon goes on to the next.
         let options = match args.mode {
@@ -839,6 +841,19 @@ pub fn daemon_command(args: DaemonArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     }
+}
+
+/// The longest the daemon waits before it reads the wall clock again.
+const WAKE_AT_LEAST_EVERY: Duration = Duration::from_secs(60);
+
+/// How long to wait before looking again, or `None` when the run is due. A wait is measured on
+/// the monotonic clock, which stops while the machine sleeps and does not follow a corrected
+/// wall clock, so a month's wait in one piece could start a run late, or early by the wall
+/// clock (and so in another billing period): the daemon waits a minute at most, then asks the
+/// wall clock again.
+fn wait_before_run(now: DateTime<Utc>, next: DateTime<Utc>) -> Option<Duration> {
+    let left = (next - now).to_std().ok().filter(|left| !left.is_zero())?;
+    Some(left.min(WAKE_AT_LEAST_EVERY))
 }
 
 /// A channel that receives one message per SIGTERM or SIGINT.
@@ -904,6 +919,19 @@ pub fn fetch_online(spec: &JobSpec) -> anyhow::Result<crate::fetch::Fetched> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_daemon_reads_the_wall_clock_at_least_every_minute_and_never_starts_early() {
+        let at = |time: &str| time.parse::<DateTime<Utc>>().expect("a time");
+        let next = at("2026-12-26T22:00:00Z");
+        // A month ahead: a minute, then the wall clock is read again.
+        assert_eq!(wait_before_run(at("2026-11-26T22:00:00Z"), next), Some(Duration::from_secs(60)));
+        assert_eq!(wait_before_run(at("2026-12-26T21:59:30Z"), next), Some(Duration::from_secs(30)));
+        assert_eq!(wait_before_run(at("2026-12-26T21:59:59.999Z"), next), Some(Duration::from_millis(1)));
+        // Due at its time, or late after the machine slept through it.
+        assert_eq!(wait_before_run(next, next), None);
+        assert_eq!(wait_before_run(at("2026-12-27T08:00:00Z"), next), None);
+    }
 
     #[test]
     fn durations_read_as_people_write_them() {
