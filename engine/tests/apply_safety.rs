@@ -64,30 +64,71 @@ fn reapplying_without_the_journal_or_with_it_cut_anywhere_posts_nothing() {
 }
 
 #[test]
-fn a_line_someone_else_created_for_a_planned_create_is_refused_not_doubled() {
+fn a_line_created_by_a_run_stopped_before_its_adjustment_is_finished_after_the_journal_is_lost() {
     let online = Online::start("seed-example");
     online.plan_from_fixture();
-    // Between plan and apply, someone adds Defender for Business (service 31) to contract 991
-    // with 2 units: the plan's create (0 → 4) must not make a second line.
-    let created = online.send_as_api_user(
-        reqwest::Method::POST,
-        "/ATServicesRest/V1.0/Contracts/991/Services",
-        Some(json!({"contractID": 991, "serviceID": 31})),
-    );
-    let line = created["itemId"].as_i64().expect("a new line");
-    online.send_as_api_user(
-        reqwest::Method::POST,
-        "/ATServicesRest/V1.0/ContractServiceAdjustments",
-        Some(json!({"contractID": 991, "contractServiceID": line, "serviceID": 31, "effectiveDate": "2026-10-26T00:00:00Z", "unitChange": 2})),
-    );
-    let before = ledger(&online).len();
-    let output = online.apply();
-    assert_eq!(output.status.code(), Some(3), "{}\n{}", stdout(&output), stderr(&output));
-    assert!(stdout(&output).contains(&format!("Contract line {line} for Defender for Business has 2 units")));
-    let new_lines =
-        ledger(&online)[before..].iter().filter(|entry| entry["entity"] == "ContractServices").count();
-    assert_eq!(new_lines, 0, "no second line for the service");
-    assert_eq!(online.adjustments_per_line().get(&line), Some(&1), "only the other person's adjustment");
+    // Every adjustment is refused: the run creates the planned line (Defender for Business on
+    // contract 991), then gives up with no adjustment posted.
+    online.faults(json!([{"endpoint": "ContractServiceAdjustments", "method": "POST", "status": 503}]));
+    let stopped = apply_with(&online, &["--give-up-after", "2s"]);
+    assert_eq!(stopped.status.code(), Some(1), "{}\n{}", stdout(&stopped), stderr(&stopped));
+    let created = |online: &Online| -> Vec<Value> {
+        ledger(online).into_iter().filter(|entry| entry["entity"] == "ContractServices").collect()
+    };
+    assert_eq!(created(&online).len(), 1, "the planned line was made");
+    assert!(online.adjustments_per_line().is_empty(), "and nothing else landed");
+
+    // The journal is lost (a CI runner that ended), the outage is over: the rerun finds the line
+    // it made and finishes it, as if the journal had been kept.
+    std::fs::remove_file(online.path("plan.json.journal.jsonl")).expect("journal lost");
+    online.clear_faults();
+    let rerun = online.apply();
+    assert_eq!(rerun.status.code(), Some(0), "{}\n{}", stdout(&rerun), stderr(&rerun));
+    assert_eq!(created(&online).len(), 1, "no second line");
+    let per_line = online.adjustments_per_line();
+    assert_eq!(per_line.len(), 4, "three lines updated or zeroed, and the new one: {per_line:?}");
+    let new_line = created(&online)[0]["itemId"].as_i64().expect("the new line's id");
+    assert_eq!(per_line.get(&new_line), Some(&1), "the new line got its adjustment: {per_line:?}");
+    assert!(per_line.values().all(|&count| count == 1), "each change posted once: {per_line:?}");
+    let again = online.plan_against_mock();
+    assert_eq!(again.summary.changes(), 0, "every line at its target");
+}
+
+#[test]
+fn a_line_someone_else_created_for_a_planned_create_is_refused_not_doubled() {
+    // Between plan and apply, someone adds Defender for Business (service 31) to contract 991:
+    // the plan's create (0 → 4) must not make a second line. At 2 units; and at none, as a run
+    // stopped between the line and its adjustment would leave it, but without billsync's mark:
+    // nobody planned that line's state, so no adjustment goes onto it either.
+    for units in [2, 0] {
+        let online = Online::start("seed-example");
+        online.plan_from_fixture();
+        let created = online.send_as_api_user(
+            reqwest::Method::POST,
+            "/ATServicesRest/V1.0/Contracts/991/Services",
+            Some(json!({"contractID": 991, "serviceID": 31})),
+        );
+        let line = created["itemId"].as_i64().expect("a new line");
+        if units > 0 {
+            online.send_as_api_user(
+                reqwest::Method::POST,
+                "/ATServicesRest/V1.0/ContractServiceAdjustments",
+                Some(json!({"contractID": 991, "contractServiceID": line, "serviceID": 31, "effectiveDate": "2026-10-26T00:00:00Z", "unitChange": units})),
+            );
+        }
+        let before = ledger(&online).len();
+        let output = online.apply();
+        assert_eq!(output.status.code(), Some(3), "{}\n{}", stdout(&output), stderr(&output));
+        let refused = format!(
+            "Contract line {line} for Defender for Business has {units} units, the plan expected no line"
+        );
+        assert!(stdout(&output).contains(&refused), "{}", stdout(&output));
+        let new_lines =
+            ledger(&online)[before..].iter().filter(|entry| entry["entity"] == "ContractServices").count();
+        assert_eq!(new_lines, 0, "no second line for the service");
+        let adjustments = online.adjustments_per_line().get(&line).copied();
+        assert_eq!(adjustments, (units > 0).then_some(1), "only the other person's adjustment");
+    }
 }
 
 /// Holds the first ThresholdInformation request (the first request after apply's locks), so a

@@ -254,6 +254,8 @@ struct Known {
 /// What every task shares.
 struct Context<'a> {
     client: &'a AutotaskClient,
+    /// The `internalDescription` this plan gives the lines it creates ([`creation_mark`]).
+    mark: String,
     journal: Mutex<Journal>,
     log: Mutex<Vec<TimedEntry>>,
     progress: Option<indicatif::ProgressBar>,
@@ -313,9 +315,18 @@ pub async fn apply(
 #[derive(Clone, Copy)]
 struct FoundLine {
     line: i64,
-    /// Whether this apply's journal announced creating it (an earlier run's answer was lost);
-    /// otherwise someone else made it and only a line already at `to` counts as done.
+    /// Whether this plan made it: the journal announced creating it (an earlier run's answer
+    /// was lost), or the line carries this plan's [`creation_mark`] (an earlier run was stopped
+    /// between the line and its adjustment, and its journal lost). Otherwise someone else made
+    /// it, and only a line already at `to` counts as done.
     ours: bool,
+}
+
+/// The `internalDescription` of a line this plan creates: its digest names the plan. Autotask
+/// lets nobody change the field through the API once the line exists (only `invoiceDescription`
+/// and the price are writable), and it is not printed on invoices.
+fn creation_mark(plan: &Plan) -> String {
+    format!("Created by billsync for plan {}", plan.digest)
 }
 
 async fn run(
@@ -365,6 +376,7 @@ async fn run(
     // Refresh, 1: the lines of planned creates. Autotask, not the journal, is the truth: a line
     // for the service may exist already (an earlier run, its journal lost; someone else).
     let mut found: BTreeMap<usize, FoundLine> = BTreeMap::new();
+    let mark = creation_mark(plan);
     if !create_contracts.is_empty() {
         let existing = breaker.bounded(lines_of(client, &create_contracts, &create_services)).await??;
         for &index in &creates {
@@ -374,7 +386,11 @@ async fn run(
             });
             if let Some(line) = matching.next() {
                 let alone = matching.next().is_none();
-                found.insert(index, FoundLine { line: line.id, ours: alone && states[index].line_intent });
+                let marked = line.internal_description.as_deref() == Some(mark.as_str());
+                found.insert(
+                    index,
+                    FoundLine { line: line.id, ours: alone && (states[index].line_intent || marked) },
+                );
             }
         }
     }
@@ -399,8 +415,14 @@ async fn run(
         );
         bar
     });
-    let context =
-        Context { client, journal: Mutex::new(journal), log: Mutex::new(Vec::new()), progress, breaker };
+    let context = Context {
+        client,
+        mark: creation_mark(plan),
+        journal: Mutex::new(journal),
+        log: Mutex::new(Vec::new()),
+        progress,
+        breaker,
+    };
 
     let mut touched: Vec<(usize, i64)> = Vec::new();
     for (index, action) in changes.iter().enumerate() {
@@ -575,7 +597,7 @@ async fn change(context: &Context<'_>, action: &Action, known: Known) -> Result<
         (Some(line), Some(current)) => {
             // A line for the service that this plan did not make: never a second one, and
             // never an adjustment onto a line whose state nobody planned.
-            return refuse(context, action, &key, line, current);
+            return refuse(context, action, &key, line, current, "no line");
         }
         _ => match create_line(context, action, &key).await? {
             Some(line) => {
@@ -600,25 +622,27 @@ async fn change(context: &Context<'_>, action: &Action, known: Known) -> Result<
         return Ok(Outcome::AlreadyDone { line });
     }
     if current != from {
-        return refuse(context, action, &key, line, current);
+        return refuse(context, action, &key, line, current, &from.to_string());
     }
     post_adjustment(context, action, &key, line).await
 }
 
-/// AT29: the line holds neither the plan's `from` nor its `to`; left alone.
+/// AT29: the line holds neither the plan's `from` nor its `to`, or a create met a line this plan
+/// did not make (`expected`: "no line"); left alone.
 fn refuse(
     context: &Context<'_>,
     action: &Action,
     key: &str,
     line: i64,
     current: u32,
+    expected: &str,
 ) -> Result<Outcome, ApplyError> {
     let message = Code::AT29.message(&[
         ("customerName", &action.customer_name),
         ("contractServiceId", &line.to_string()),
         ("name", name(action)),
         ("current", &current.to_string()),
-        ("from", &action.from.unwrap_or_default().to_string()),
+        ("from", expected),
     ]);
     context.record(Record::Refused {
         key: key.to_owned(),
@@ -651,8 +675,10 @@ async fn create_line(context: &Context<'_>, action: &Action, key: &str) -> Resul
     let contract_id = action.contract_id.unwrap_or_default();
     let service_id = action.service_id.unwrap_or_default();
     context.record(Record::LineIntent { key: key.to_owned(), contract_id, service_id, at: Utc::now() })?;
-    // The unit price is left to Autotask, which takes the service's.
-    let body = json!({ "contractID": contract_id, "serviceID": service_id });
+    // The unit price is left to Autotask, which takes the service's. The mark says which plan
+    // made the line, should this run's journal be lost before its adjustment lands.
+    let body =
+        json!({ "contractID": contract_id, "serviceID": service_id, "internalDescription": context.mark });
     let mut last_problem = format!("no answer after {ATTEMPTS} attempts");
     for attempt in 0..ATTEMPTS {
         context.breaker.check()?;
