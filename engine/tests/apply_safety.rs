@@ -550,3 +550,71 @@ fn two_specs_naming_one_database_differently_still_meet_one_lock() {
     assert_eq!(per_line.len(), 4, "{per_line:?}");
     assert!(per_line.values().all(|count| *count == 1), "each change once: {per_line:?}");
 }
+
+/// Waits until the mock holds a paused request (`true`) or apply ended without meeting the
+/// rule (`false`: fewer matching requests than the rule lets through).
+fn paused_or_done(online: &Online, child: &mut std::process::Child) -> bool {
+    for _ in 0..800 {
+        if online.get("/__mock/faults")["paused"].as_u64().unwrap_or(0) > 0 {
+            return true;
+        }
+        if child.try_wait().expect("apply's state").is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("apply neither paused nor ended within 20 s");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 12, failure_persistence: None, ..Default::default() })]
+
+    /// Runs killed at random writes, before or after the write lands, a line create or an
+    /// adjustment, with the journal kept, lost or cut anywhere between them: one clean apply at
+    /// the end leaves every line at its target, each change posted once and no line made twice.
+    #[test]
+    fn kills_anywhere_and_a_damaged_journal_still_end_every_line_at_its_target_once(
+        rounds in proptest::collection::vec(
+            (0u64..70, proptest::prelude::any::<bool>(), proptest::prelude::any::<bool>(), 0u8..3, proptest::prelude::any::<proptest::sample::Index>()),
+            1..5,
+        ),
+    ) {
+        let world = tempfile::tempdir().expect("dir");
+        let online = Online::start_in(synthetic_fixture_of(world.path(), 25));
+        online.plan_from_fixture();
+        let plan = billsync::plan::Plan::load(&online.path("plan.json")).expect("plan");
+        let journal = online.path("plan.json.journal.jsonl");
+        for (after, create, landed, damage, cut) in &rounds {
+            let endpoint = if *create { "ContractServices" } else { "ContractServiceAdjustments" };
+            let phase = if *landed { "after" } else { "before" };
+            online.faults(json!({"endpoint": endpoint, "method": "POST", "pause": true, "times": 1, "afterRequests": after, "phase": phase}));
+            let mut child = online.spawn_apply();
+            if paused_or_done(&online, &mut child) {
+                child.kill().expect("SIGKILL");
+            }
+            child.wait().expect("reaped");
+            online.clear_faults();
+            match (damage, std::fs::read(&journal)) {
+                (1, Ok(_)) => std::fs::remove_file(&journal).expect("journal lost"),
+                (2, Ok(bytes)) => std::fs::write(&journal, &bytes[..cut.index(bytes.len() + 1)]).expect("journal cut"),
+                _ => {}
+            }
+        }
+        let last = online.apply();
+        proptest::prop_assert_eq!(last.status.code(), Some(0), "{}\n{}", stdout(&last), stderr(&last));
+        let per_line = online.adjustments_per_line();
+        proptest::prop_assert_eq!(per_line.len(), plan.summary.changes(), "one adjustment per change: {:?}", per_line);
+        proptest::prop_assert!(per_line.values().all(|&count| count == 1), "posted twice: {:?}", per_line);
+        let mut made: Vec<(i64, i64)> = ledger(&online)
+            .iter()
+            .filter(|entry| entry["entity"] == "ContractServices")
+            .map(|entry| (entry["body"]["contractID"].as_i64().unwrap_or_default(), entry["body"]["serviceID"].as_i64().unwrap_or_default()))
+            .collect();
+        made.sort_unstable();
+        let lines_made = made.len();
+        made.dedup();
+        proptest::prop_assert_eq!(lines_made, plan.summary.create, "one line per planned create");
+        proptest::prop_assert_eq!(made.len(), lines_made, "no line made twice");
+        proptest::prop_assert_eq!(online.plan_against_mock().summary.changes(), 0, "every line at its target");
+    }
+}
