@@ -417,7 +417,7 @@ async fn run(
     });
     let context = Context {
         client,
-        mark: creation_mark(plan),
+        mark,
         journal: Mutex::new(journal),
         log: Mutex::new(Vec::new()),
         progress,
